@@ -1,0 +1,3 @@
+from kpatch.cli import main
+
+main()

@@ -1,0 +1,174 @@
+"""The inventory: every image an install will pull, written or implicit.
+
+``find_images`` is the library entry point behind ``kpatch images``: it reads
+inputs (files, directories, ``-``, kustomizations through a renderer), locates
+written references with the selected profiles, runs their implicit-image rules
+and returns the uses in input order. It never prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kpatch.errors import KpatchError
+from kpatch.implicit import RULES, RuleContext
+from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
+from kpatch.model import ImageUse, ResourceId
+from kpatch.profile import Profile, load_profiles
+from kpatch.render import Renderer, find_renderer, is_kustomization_dir
+from kpatch.yamlio import Document, LoadLimits, load_stream
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class InventoryOptions:
+    profiles: Sequence[str] = ()
+    profile_files: Sequence[str] = ()
+    params: dict[str, str] = field(default_factory=dict)
+    renderer: str = "auto"
+    limits: LoadLimits = field(default_factory=LoadLimits)
+
+
+@dataclass
+class Inventory:
+    uses: list[ImageUse]
+    resources: list[tuple[Document, ResourceId]]
+    embedded: list[EmbeddedDocument]
+    profiles: list[Profile]
+    renderer: str | None = None
+
+    def unique(self) -> list[tuple[str, list[ImageUse]]]:
+        """Uses grouped by normalized image, in order of first appearance."""
+        groups: dict[str, list[ImageUse]] = {}
+        for use in self.uses:
+            key = use.reference.normalized if use.reference else f"? {use.reason}"
+            groups.setdefault(key, []).append(use)
+        return list(groups.items())
+
+    @property
+    def unresolved(self) -> list[ImageUse]:
+        return [u for u in self.uses if u.reference is None]
+
+
+def _read_text(path: Path, limits: LoadLimits) -> str:
+    try:
+        size = path.stat().st_size
+        if size > limits.max_input_bytes:
+            raise KpatchError(
+                f"file is {size} bytes, over the limit of {limits.max_input_bytes} "
+                "(raise it with --max-input-bytes or KPATCH_MAX_INPUT_BYTES)", file=str(path))
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise KpatchError("not UTF-8 text", file=str(path)) from None
+    except OSError as exc:
+        raise KpatchError(f"cannot read: {exc.strerror}", file=str(path)) from None
+
+
+def manifest_files(folder: Path) -> list[Path]:
+    """YAML/JSON files below a plain directory, sorted, hidden entries skipped."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix in MANIFEST_SUFFIXES:
+            found.append(path)
+    return found
+
+
+def load_inputs(
+    paths: Iterable[str], limits: LoadLimits, renderer_name: str = "auto",
+    stdin_text: str | None = None,
+) -> tuple[list[Document], str | None]:
+    """Documents of every input, in order, and the renderer used (if any)."""
+    documents: list[Document] = []
+    used: Renderer | None = None
+    for raw in paths:
+        if raw == "-":
+            text = stdin_text if stdin_text is not None else sys.stdin.read()
+            documents.extend(load_stream(text, "<stdin>", limits))
+            continue
+        path = Path(raw)
+        if not path.exists():
+            raise KpatchError("no such file or directory", file=raw)
+        if is_kustomization_dir(path):
+            used = used or find_renderer(renderer_name)
+            text = used.render(path)
+            documents.extend(load_stream(text, f"{raw} (rendered)", limits))
+        elif path.is_dir():
+            files = manifest_files(path)
+            if not files:
+                raise KpatchError("directory holds no .yaml, .yml or .json files", file=raw)
+            for file in files:
+                documents.extend(load_stream(_read_text(file, limits), str(file), limits))
+        else:
+            documents.extend(load_stream(_read_text(path, limits), raw, limits))
+    return documents, used.name if used else None
+
+
+def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
+    """``PROFILE.NAME=VALUE`` strings, checked against what the profiles declare."""
+    declared = {f"{p.name}.{name}" for p in profiles for name in p.params}
+    params: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not value:
+            raise KpatchError(f"invalid --param {item!r}: expected PROFILE.NAME=VALUE")
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise KpatchError(f"unknown --param {key!r}; declared: {known}")
+        params[key] = value
+    return params
+
+
+def build_inventory(
+    documents: Sequence[Document], profiles: Sequence[Profile], params: dict[str, str],
+    limits: LoadLimits | None = None, renderer: str | None = None,
+) -> Inventory:
+    locator = Locator(profiles, limits)
+    uses: list[ImageUse] = []
+    embedded: list[EmbeddedDocument] = []
+    resources: list[tuple[Document, ResourceId]] = []
+    for doc in documents:
+        rid = resource_id(doc)
+        resources.append((doc, rid))
+        if rid.kind in NEVER_SCANNED:
+            continue
+        found = locator.locate(doc, rid)
+        uses.extend(found.uses)
+        embedded.extend(found.embedded)
+    context = RuleContext(resources, uses, embedded, {p.name: p for p in profiles}, params)
+    implicit_by_resource: dict[int, list[ImageUse]] = {}
+    for index, (doc, rid) in enumerate(resources):
+        for profile in profiles:
+            for rule in profile.implicit:
+                if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds):
+                    before = set(map(id, context.created.values()))
+                    RULES[rule.rule](context, rule, doc, rid)
+                    new = [u for u in context.created.values() if id(u) not in before]
+                    implicit_by_resource.setdefault(index, []).extend(new)
+    # Implicit uses follow the written ones of the resource that causes them.
+    ordered: list[ImageUse] = []
+    by_resource: dict[ResourceId, list[ImageUse]] = {}
+    for use in uses:
+        by_resource.setdefault(use.resource, []).append(use)
+    emitted: set[ResourceId] = set()
+    for index, (_, rid) in enumerate(resources):
+        if rid not in emitted:
+            ordered.extend(by_resource.get(rid, []))
+            emitted.add(rid)
+        ordered.extend(implicit_by_resource.get(index, []))
+    return Inventory(ordered, resources, embedded, list(profiles), renderer)
+
+
+def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
+                stdin_text: str | None = None) -> Inventory:
+    options = options or InventoryOptions()
+    profiles = load_profiles(options.profiles, options.profile_files)
+    params = parse_params([f"{k}={v}" for k, v in options.params.items()], profiles)
+    documents, renderer = load_inputs(paths, options.limits, options.renderer, stdin_text)
+    return build_inventory(documents, profiles, params, options.limits, renderer)

@@ -1,0 +1,353 @@
+"""The locator: walk resources along profile field specs and report image uses.
+
+Pure functions over loaded documents: no I/O, no printing. One function per
+shape; the field specs (data) say which applies where.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpatch.errors import KpatchError
+from kpatch.model import ImageUse, ResourceId, pointer
+from kpatch.profile import BLOCK_PARTS, FieldSpec, Profile, Segment
+from kpatch.reference import ImageReference, parse_reference
+from kpatch.yamlio import Document, LoadLimits, load_stream
+
+# Kinds never scanned: CRD schemas are full of "image" keys that are not images.
+NEVER_SCANNED = frozenset({"CustomResourceDefinition"})
+
+
+@dataclass
+class EmbeddedDocument:
+    """A YAML document found inside a string field (an ImageConfig in a ConfigMap)."""
+
+    document: Document
+    outer: Document
+    resource: ResourceId
+    tokens: tuple[str | int, ...]  # of the string field in the outer resource
+
+    @property
+    def api_version(self) -> str:
+        return str(self.document.data.get("apiVersion", ""))
+
+    @property
+    def kind(self) -> str:
+        return str(self.document.data.get("kind", ""))
+
+
+@dataclass
+class LocateResult:
+    uses: list[ImageUse] = field(default_factory=list)
+    embedded: list[EmbeddedDocument] = field(default_factory=list)
+
+
+class FieldIndex:
+    """Field specs of the selected profiles, grouped by kind for fast dispatch."""
+
+    def __init__(self, profiles: Sequence[Profile]) -> None:
+        self.by_kind: dict[str, list[FieldSpec]] = defaultdict(list)
+        for profile in profiles:
+            for spec in profile.fields:
+                for match in spec.kinds:
+                    if spec not in self.by_kind[match.kind]:
+                        self.by_kind[match.kind].append(spec)
+
+    def specs_for(self, api_version: str, kind: str) -> list[FieldSpec]:
+        return [
+            s for s in self.by_kind.get(kind, ())
+            if any(m.matches(api_version, kind) for m in s.kinds)
+        ]
+
+
+def resource_id(doc: Document) -> ResourceId:
+    """Identify a loaded document as a Kubernetes resource, or raise naming it."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise KpatchError(
+            f"document {doc.index + 1} is not a mapping but a {_type_name(data)}; "
+            "expected a Kubernetes resource",
+            file=doc.file,
+            line=doc.line,
+        )
+    kind, api_version = data.get("kind"), data.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        raise KpatchError("not a Kubernetes resource: no kind", file=doc.file, line=doc.line)
+    if not isinstance(api_version, str) or not api_version:
+        raise KpatchError(
+            f"not a Kubernetes resource: {kind} has no apiVersion", file=doc.file, line=doc.line
+        )
+    metadata = data.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    return ResourceId(
+        api_version=api_version,
+        kind=kind,
+        namespace=namespace if isinstance(namespace, str) else None,
+        name=name if isinstance(name, str) else None,
+    )
+
+
+def _type_name(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def walk(
+    node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = ()
+) -> Iterator[tuple[Any, str | int, Any, tuple[str | int, ...]]]:
+    """Yield (parent, key, value, tokens) for every value the path reaches."""
+    if not segments:
+        return
+    head, rest = segments[0], segments[1:]
+    if not isinstance(node, dict):
+        return
+    keys = list(node) if head.key == "*" else ([head.key] if head.key in node else [])
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        value = node[key]
+        key_tokens = (*tokens, key)
+        if head.each:
+            if not isinstance(value, list):
+                continue
+            for index, item in enumerate(value):
+                if rest:
+                    yield from walk(item, rest, (*key_tokens, index))
+                else:
+                    yield value, index, item, (*key_tokens, index)
+        elif rest:
+            yield from walk(value, rest, key_tokens)
+        else:
+            yield node, key, value, key_tokens
+
+
+def lookup(data: Any, tokens: Sequence[str | int]) -> Any:
+    for token in tokens:
+        if isinstance(data, dict) and token in data:
+            data = data[token]
+        elif isinstance(data, list) and isinstance(token, int) and 0 <= token < len(data):
+            data = data[token]
+        else:
+            return None
+    return data
+
+
+class Locator:
+    def __init__(self, profiles: Sequence[Profile], limits: LoadLimits | None = None) -> None:
+        self.index = FieldIndex(profiles)
+        self.limits = limits or LoadLimits()
+
+    def locate(self, doc: Document, resource: ResourceId | None = None) -> LocateResult:
+        result = LocateResult()
+        rid = resource or resource_id(doc)
+        if rid.kind in NEVER_SCANNED:
+            return result
+        self._locate_into(result, doc, rid, doc, prefix=None)
+        return result
+
+    def _locate_into(
+        self,
+        result: LocateResult,
+        doc: Document,
+        rid: ResourceId,
+        outer: Document,
+        prefix: tuple[str | int, ...] | None,
+    ) -> None:
+        data = doc.data
+        for spec in self.index.specs_for(str(data.get("apiVersion", "")), str(data.get("kind"))):
+            for parent, key, value, tokens in walk(data, spec.path):
+                line = doc.line_of(parent, key)
+                if spec.shape == "string":
+                    use = self._string(spec, rid, doc, parent, value, tokens, line)
+                elif spec.shape == "block":
+                    use = self._block(spec, rid, doc, value, tokens, line)
+                elif spec.shape == "env":
+                    use = self._env(spec, rid, doc, value, tokens)
+                else:
+                    self._embedded(result, spec, rid, doc, value, tokens, line)
+                    continue
+                if use is None:
+                    continue
+                if prefix is not None:
+                    use.embedded_shape = use.shape
+                    use.shape = "embedded"
+                    use.path = f"{pointer(prefix)}#{use.path}"
+                    use.tokens = (*prefix, "#", *use.tokens)
+                result.uses.append(use)
+
+    def _error(self, message: str, doc: Document, rid: ResourceId, tokens: tuple[str | int, ...],
+               line: int | None) -> KpatchError:
+        return KpatchError(message, file=doc.file, line=line, resource=str(rid),
+                           pointer=pointer(tokens))
+
+    def _parse(self, text: str, doc: Document, rid: ResourceId, tokens: tuple[str | int, ...],
+               line: int | None) -> ImageReference:
+        try:
+            return parse_reference(text)
+        except KpatchError as exc:
+            raise exc.at(file=doc.file, line=line, resource=str(rid), pointer=pointer(tokens))
+
+    def _use(self, spec: FieldSpec, rid: ResourceId, doc: Document, text: str,
+             ref: ImageReference, tokens: tuple[str | int, ...], line: int | None,
+             shape: str) -> ImageUse:
+        return ImageUse(
+            image=text, reference=ref, resource=rid, path=pointer(tokens), file=doc.file,
+            line=line, shape=shape, profile=spec.profile, component=spec.component,
+            note=spec.note, pulled=spec.pulled, spec=spec, tokens=tokens,
+        )
+
+    def _string(self, spec: FieldSpec, rid: ResourceId, doc: Document, parent: Any, value: Any,
+                tokens: tuple[str | int, ...], line: int | None) -> ImageUse | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            if isinstance(value, (dict, list)):
+                return None  # another shape lives here (ImageConfig maps of versions)
+            raise self._error(f"image must be a string, not {_type_name(value)}",
+                              doc, rid, tokens, line)
+        ref = self._parse(value, doc, rid, tokens, line)
+        use = self._use(spec, rid, doc, value, ref, tokens, line, "string")
+        if spec.component is None and isinstance(tokens[-1], str):
+            use.component = tokens[-1]
+        if spec.pull_policy_key and isinstance(parent, dict):
+            policy = parent.get(spec.pull_policy_key)
+            use.pull_policy = policy if isinstance(policy, str) else None
+        return use
+
+    def _block(self, spec: FieldSpec, rid: ResourceId, doc: Document, value: Any,
+               tokens: tuple[str | int, ...], line: int | None) -> ImageUse | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self._error(f"image block must be a mapping, not {_type_name(value)}",
+                              doc, rid, tokens, line)
+        parts, filled = compose_block_parts(spec, value, doc.data)
+        text = format_parts(parts)
+        if not text:
+            raise self._error("image block names no repository or name", doc, rid, tokens, line)
+        ref = self._parse(text, doc, rid, tokens, line)
+        use = self._use(spec, rid, doc, text, ref, tokens, line, "block")
+        use.block = value
+        if spec.component is None and isinstance(tokens[-1], str):
+            use.component = tokens[-1]
+        if filled:
+            use.reason = "block completed with defaults: " + ", ".join(
+                f"{part} from {source}" for part, source in filled.items()
+            )
+        if spec.block is not None and spec.block.pull_policy:
+            policy = value.get(spec.block.pull_policy)
+            use.pull_policy = policy if isinstance(policy, str) else None
+        return use
+
+    def _env(self, spec: FieldSpec, rid: ResourceId, doc: Document, item: Any,
+             tokens: tuple[str | int, ...]) -> ImageUse | None:
+        if not isinstance(item, dict) or spec.env_name is None:
+            return None
+        name, value = item.get("name"), item.get("value")
+        if not isinstance(name, str) or not spec.env_name.search(name):
+            return None
+        if not isinstance(value, str) or not value:
+            return None  # valueFrom: nothing to relocate here
+        value_tokens = (*tokens, "value")
+        line = doc.line_of(item, "value")
+        ref = self._parse(value, doc, rid, value_tokens, line)
+        use = self._use(spec, rid, doc, value, ref, value_tokens, line, "env")
+        use.component = name
+        return use
+
+    def _embedded(self, result: LocateResult, spec: FieldSpec, rid: ResourceId, doc: Document,
+                  value: Any, tokens: tuple[str | int, ...], line: int | None) -> None:
+        if not isinstance(value, str) or not _mentions_kind(value, spec.embedded_kinds):
+            return
+        if len(value) > self.limits.max_embedded_bytes:
+            raise self._error(
+                f"embedded document is {len(value)} bytes, over the limit of "
+                f"{self.limits.max_embedded_bytes} (KPATCH_MAX_EMBEDDED_BYTES)",
+                doc, rid, tokens, line)
+        try:
+            inner_docs = load_stream(value, doc.file, self.limits, line_offset=line or 0)
+        except KpatchError as exc:
+            raise KpatchError(
+                f"embedded {'/'.join(spec.embedded_kinds)} is broken: {exc.message}",
+                file=doc.file, line=exc.location.line or line, resource=str(rid),
+                pointer=pointer(tokens),
+            ) from None
+        for inner in inner_docs:
+            data = inner.data
+            if not isinstance(data, dict) or data.get("kind") not in spec.embedded_kinds:
+                continue
+            if not isinstance(data.get("apiVersion"), str):
+                raise self._error(f"embedded {data.get('kind')} has no apiVersion",
+                                  doc, rid, tokens, inner.line)
+            result.embedded.append(EmbeddedDocument(inner, doc, rid, tokens))
+            self._locate_into(result, inner, rid, doc, prefix=tokens)
+
+
+def _mentions_kind(text: str, kinds: Sequence[str]) -> bool:
+    return any(
+        re.search(rf"^\s*kind:\s*[\"']?{re.escape(kind)}[\"']?\s*$", text, re.MULTILINE)
+        for kind in kinds
+    )
+
+
+def compose_block_parts(
+    spec: FieldSpec, block: dict[str, Any], root: Any
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The effective parts of a structured block, and which parts came from where.
+
+    Precedence, highest first: document-level overrides, the block's own
+    non-empty values, document-level defaults (``inherit``), the layout's
+    defaults (what the API server fills in for a present block), the field's
+    default image (what the operator merges in).
+    """
+    layout = spec.block
+    assert layout is not None
+    parts: dict[str, str] = {}
+    filled: dict[str, str] = {}
+    for part in BLOCK_PARTS:
+        override = spec.overrides.get(part)
+        if override is not None:
+            value = lookup(root, override)
+            if isinstance(value, str) and value:
+                parts[part] = value
+                filled[part] = "/" + "/".join(override)
+                continue
+        key = layout.parts.get(part)
+        if key is None:
+            continue
+        own = block.get(key)
+        if isinstance(own, str) and own:
+            parts[part] = own
+            continue
+        for source in spec.inherit.get(part, ()):
+            value = lookup(root, source)
+            if isinstance(value, str) and value:
+                parts[part] = value
+                filled[part] = "/" + "/".join(source)
+                break
+        else:
+            if part in layout.defaults:
+                parts[part] = layout.defaults[part]
+                filled[part] = "block default"
+            elif part in spec.defaults:
+                parts[part] = spec.defaults[part]
+                filled[part] = "operator default"
+    return parts, filled
+
+
+def format_parts(parts: dict[str, str]) -> str:
+    """registry/repository/name[:tag][@digest] from whichever parts are set."""
+    path = "/".join(parts[p].strip("/") for p in ("registry", "repository", "name") if parts.get(p))
+    if not path:
+        return ""
+    if parts.get("tag"):
+        path += ":" + parts["tag"]
+    if parts.get("digest"):
+        path += "@" + parts["digest"]
+    return path

@@ -1,0 +1,97 @@
+"""What kpatch reports: resources and the image uses found in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpatch.profile import FieldSpec
+from kpatch.reference import ImageReference
+
+
+def escape_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
+    """RFC 6901 JSON pointer from path tokens."""
+    return "".join("/" + escape_token(t) for t in tokens)
+
+
+@dataclass(frozen=True)
+class ResourceId:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str | None
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+        }
+
+    def __str__(self) -> str:
+        name = f"{self.namespace}/{self.name}" if self.namespace else str(self.name)
+        return f"{self.kind} {name}"
+
+
+@dataclass
+class ImageUse:
+    """One place an install pulls an image from: written in a field, or implicit."""
+
+    image: str | None  # as written, or as derived; None when it cannot be known
+    reference: ImageReference | None
+    resource: ResourceId
+    path: str  # JSON pointer; "outer#inner" inside an embedded document
+    file: str | None
+    line: int | None
+    shape: str  # string | block | env | embedded | implicit
+    profile: str
+    implicit: bool = False
+    reason: str | None = None
+    component: str | None = None
+    note: str | None = None
+    pulled: bool = True
+    spec: FieldSpec | None = field(default=None, repr=False, compare=False)
+    # For blocks: the mapping as written (relocation edits its parts).
+    block: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    pull_policy: str | None = None
+    embedded_shape: str | None = None
+    # Which datacenter/component pulls it, and which precedence level won.
+    effective_for: list[dict[str, Any]] = field(default_factory=list)
+    tokens: tuple[str | int, ...] = field(default=(), repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        ref = self.reference
+        out: dict[str, Any] = {
+            "image": self.image,
+            "normalized": ref.normalized if ref else None,
+            "registry": ref.domain if ref else None,
+            "repository": ref.repository if ref else None,
+            "tag": ref.tag if ref else None,
+            "digest": ref.digest if ref else None,
+            "resource": self.resource.to_json(),
+            "path": self.path,
+            "file": self.file,
+            "line": self.line,
+            "shape": self.shape,
+            "profile": self.profile,
+            "implicit": self.implicit,
+            "reason": self.reason,
+            "component": self.component,
+            "pulled": self.pulled,
+        }
+        if self.embedded_shape:
+            out["embedded_shape"] = self.embedded_shape
+        if self.note:
+            out["note"] = self.note
+        if self.effective_for:
+            out["effective_for"] = self.effective_for
+        return out

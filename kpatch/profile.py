@@ -1,0 +1,430 @@
+"""Operator profiles: where each operator keeps image references, as data.
+
+A profile is one YAML file (format in docs/profiles.md). It names resource
+kinds and, for each, the field paths that hold images and the *shape* of the
+value there:
+
+- ``string``: one reference in a string (a container ``image``);
+- ``block``: a mapping whose keys hold the parts of a reference, in one of the
+  block layouts the profile declares (``registry/repository/name/tag``...);
+- ``embedded``: a string holding a whole YAML document (an ImageConfig in a
+  ConfigMap key) that is located again with the same machinery;
+- ``env``: env var items whose name matches a pattern and whose value is a
+  reference.
+
+Profiles may also switch on implicit-image rules (code in kpatch/implicit/,
+parameterised by the profile's ``data``) and declare ``params`` users set with
+``--param PROFILE.NAME=VALUE``. Nothing in kpatch tests ``kind == ...``: the
+knowledge is here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kpatch.errors import KpatchError
+from kpatch.yamlio import load_stream
+
+SHAPES = ("string", "block", "embedded", "env")
+BLOCK_PARTS = ("registry", "repository", "name", "tag", "digest")
+BLOCK_SETTINGS = ("pullPolicy", "pullSecret")
+PROFILE_FORMAT = "kpatch.dev/v1"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One step of a field path: a key, then optionally every item of a list."""
+
+    key: str  # "*" = every key of a mapping
+    each: bool = False
+
+    def __str__(self) -> str:
+        return self.key + ("[]" if self.each else "")
+
+
+def parse_path(text: str) -> tuple[Segment, ...]:
+    """``spec/template/spec/containers[]/image`` -> segments."""
+    if not text or text.startswith("/") or text.endswith("/"):
+        raise KpatchError(f"bad field path {text!r}: write it like spec/containers[]/image")
+    segments = []
+    for part in text.split("/"):
+        each = part.endswith("[]")
+        key = part[:-2] if each else part
+        if not key:
+            raise KpatchError(f"bad field path {text!r}: empty step")
+        segments.append(Segment(key.replace("~1", "/").replace("~0", "~"), each))
+    return tuple(segments)
+
+
+@dataclass(frozen=True)
+class KindMatch:
+    kind: str
+    group: str | None = None  # None: any group; "" is the core group
+    version: str | None = None  # None: any version
+
+    def matches(self, api_version: str, kind: str) -> bool:
+        if kind != self.kind:
+            return False
+        group, _, version = api_version.rpartition("/")
+        if self.group is not None and group != self.group:
+            return False
+        return self.version is None or version == self.version
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """How a structured image block splits a reference into keys."""
+
+    name: str
+    parts: Mapping[str, str]  # part ("registry", "tag"...) -> key in the block
+    pull_policy: str | None = None
+    pull_secret: tuple[str, ...] | None = None  # key path to the secret name
+    # Defaults the API server fills in when the block is present (CRD defaults).
+    defaults: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    profile: str
+    kinds: tuple[KindMatch, ...]
+    path: tuple[Segment, ...]
+    shape: str
+    block: BlockLayout | None = None
+    env_name: re.Pattern[str] | None = None
+    embedded_kinds: tuple[str, ...] = ()
+    pull_policy_key: str | None = None  # sibling key of a string reference
+    component: str | None = None
+    # The operator's own default image for a partial block (filled in last).
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    # Defaults taken from elsewhere in the same document: part -> pointers, first wins.
+    inherit: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    note: str | None = None
+    pulled: bool = True
+
+    @property
+    def path_text(self) -> str:
+        return "/".join(str(s) for s in self.path)
+
+
+@dataclass(frozen=True)
+class ImplicitRule:
+    rule: str
+    profile: str
+    kinds: tuple[KindMatch, ...]
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    source: str
+    fields: tuple[FieldSpec, ...]
+    implicit: tuple[ImplicitRule, ...]
+    params: Mapping[str, str]
+    data: Mapping[str, Any]
+    templates: Mapping[str, tuple[Mapping[str, Any], ...]]
+
+
+# --- loading and validation -------------------------------------------------
+
+
+class _Checker:
+    """Validation helpers that name the profile file and the offending entry."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, message: str) -> KpatchError:
+        return KpatchError(f"invalid profile: {where}: {message}", file=self.source)
+
+    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def string(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(where, "expected a non-empty string")
+        return value
+
+    def strings(self, value: Any, where: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(where, "expected a string or a list of strings")
+        return tuple(value)
+
+    def known_keys(self, value: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise self.fail(
+                where, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            )
+
+
+def _kinds(check: _Checker, value: Any, where: str) -> tuple[KindMatch, ...]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for i, item in enumerate(items):
+        entry = check.mapping(item, f"{where}[{i}]")
+        check.known_keys(entry, ("kind", "group", "version"), f"{where}[{i}]")
+        group, version = entry.get("group"), entry.get("version")
+        for key, value in (("group", group), ("version", version)):
+            if value is not None and not isinstance(value, str):
+                raise check.fail(f"{where}[{i}].{key}", "expected a string")
+        out.append(KindMatch(kind=check.string(entry.get("kind"), f"{where}[{i}].kind"),
+                             group=group, version=version))
+    if not out:
+        raise check.fail(where, "names no kind")
+    return tuple(out)
+
+
+_FIELD_KEYS = (
+    "match", "path", "shape", "block", "envName", "embeddedKinds", "pullPolicy",
+    "component", "defaults", "inherit", "overrides", "note", "pulled", "template", "at",
+)
+
+
+def _parse_block(check: _Checker, name: str, raw: Any) -> BlockLayout:
+    where = f"blocks.{name}"
+    entry = check.mapping(raw, where)
+    check.known_keys(entry, (*BLOCK_PARTS, *BLOCK_SETTINGS, "defaults"), where)
+    parts = {p: check.string(entry[p], f"{where}.{p}") for p in BLOCK_PARTS if p in entry}
+    if "repository" not in parts and "name" not in parts:
+        raise check.fail(where, "a block needs a repository or a name key")
+    defaults = check.mapping(entry.get("defaults", {}), f"{where}.defaults")
+    for key, value in defaults.items():
+        if key not in BLOCK_PARTS:
+            raise check.fail(f"{where}.defaults.{key}", f"not a part ({', '.join(BLOCK_PARTS)})")
+        check.string(value, f"{where}.defaults.{key}")
+    secret = entry.get("pullSecret")
+    return BlockLayout(
+        name=name,
+        parts=parts,
+        pull_policy=entry.get("pullPolicy"),
+        pull_secret=tuple(check.string(secret, f"{where}.pullSecret").split("/"))
+        if secret else None,
+        defaults=dict(defaults),
+    )
+
+
+def _parse_field(
+    check: _Checker,
+    profile: str,
+    raw: Any,
+    where: str,
+    blocks: Mapping[str, BlockLayout],
+    kinds: tuple[KindMatch, ...] | None = None,
+    prefix: str = "",
+) -> FieldSpec:
+    entry = check.mapping(raw, where)
+    check.known_keys(entry, _FIELD_KEYS, where)
+    if kinds is None:
+        kinds = _kinds(check, entry.get("match"), f"{where}.match")
+    path_text = check.string(entry.get("path"), f"{where}.path")
+    try:
+        path = parse_path(f"{prefix}/{path_text}" if prefix else path_text)
+    except KpatchError as exc:
+        raise check.fail(f"{where}.path", exc.message) from None
+    shape = entry.get("shape", "string")
+    if shape not in SHAPES:
+        raise check.fail(f"{where}.shape", f"{shape!r} is not one of {', '.join(SHAPES)}")
+    block = None
+    if shape == "block":
+        block_name = check.string(entry.get("block"), f"{where}.block")
+        if block_name not in blocks:
+            raise check.fail(f"{where}.block", f"no block layout named {block_name!r}")
+        block = blocks[block_name]
+    env_name = None
+    if shape == "env":
+        pattern = check.string(entry.get("envName"), f"{where}.envName")
+        try:
+            env_name = re.compile(pattern)
+        except re.error as exc:
+            raise check.fail(f"{where}.envName", f"bad regular expression: {exc}") from None
+    embedded = check.strings(entry.get("embeddedKinds", []), f"{where}.embeddedKinds")
+    if shape == "embedded" and not embedded:
+        raise check.fail(f"{where}.embeddedKinds", "an embedded field must name the kinds inside")
+    defaults = check.mapping(entry.get("defaults", {}), f"{where}.defaults")
+    inherit_raw = check.mapping(entry.get("inherit", {}), f"{where}.inherit")
+    inherit = {
+        part: tuple(_pointer(check, p, f"{where}.inherit.{part}")
+                    for p in check.strings(v, f"{where}.inherit.{part}"))
+        for part, v in inherit_raw.items()
+    }
+    overrides_raw = check.mapping(entry.get("overrides", {}), f"{where}.overrides")
+    overrides = {
+        part: _pointer(check, check.string(v, f"{where}.overrides.{part}"),
+                       f"{where}.overrides.{part}")
+        for part, v in overrides_raw.items()
+    }
+    for part in (*defaults, *inherit, *overrides):
+        if part not in BLOCK_PARTS:
+            raise check.fail(where, f"{part!r} is not a reference part ({', '.join(BLOCK_PARTS)})")
+    pulled = entry.get("pulled", True)
+    if not isinstance(pulled, bool):
+        raise check.fail(f"{where}.pulled", "expected true or false")
+    return FieldSpec(
+        profile=profile,
+        kinds=kinds,
+        path=path,
+        shape=shape,
+        block=block,
+        env_name=env_name,
+        embedded_kinds=embedded,
+        pull_policy_key=entry.get("pullPolicy"),
+        component=entry.get("component"),
+        defaults={k: str(v) for k, v in defaults.items()},
+        inherit=inherit,
+        overrides=overrides,
+        note=entry.get("note"),
+        pulled=pulled,
+    )
+
+
+def _pointer(check: _Checker, text: str, where: str) -> tuple[str, ...]:
+    if not text.startswith("/"):
+        raise check.fail(where, f"{text!r} must be a JSON pointer starting with /")
+    return tuple(p.replace("~1", "/").replace("~0", "~") for p in text[1:].split("/"))
+
+
+_TOP_KEYS = ("format", "profile", "description", "blocks", "templates", "fields",
+             "implicit", "params", "data")
+
+
+def parse_profile(raw: Any, source: str, shared_templates: Mapping[str, Any] | None = None,
+                  shared_blocks: Mapping[str, BlockLayout] | None = None) -> Profile:
+    check = _Checker(source)
+    top = check.mapping(raw, "top level")
+    check.known_keys(top, _TOP_KEYS, "top level")
+    if top.get("format") != PROFILE_FORMAT:
+        raise check.fail("format", f"expected {PROFILE_FORMAT!r}, got {top.get('format')!r}")
+    name = check.string(top.get("profile"), "profile")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+        raise check.fail("profile", f"{name!r}: use lower case letters, digits and dashes")
+    blocks = dict(shared_blocks or {})
+    for block_name, block_raw in check.mapping(top.get("blocks", {}), "blocks").items():
+        blocks[block_name] = _parse_block(check, block_name, block_raw)
+    templates: dict[str, Any] = dict(shared_templates or {})
+    own_templates = check.mapping(top.get("templates", {}), "templates")
+    for template_name, items in own_templates.items():
+        if not isinstance(items, list):
+            raise check.fail(f"templates.{template_name}", "expected a list of fields")
+        templates[template_name] = tuple(items)
+    fields: list[FieldSpec] = []
+    raw_fields = top.get("fields", [])
+    if not isinstance(raw_fields, list):
+        raise check.fail("fields", "expected a list")
+    for i, raw_field in enumerate(raw_fields):
+        where = f"fields[{i}]"
+        entry = check.mapping(raw_field, where)
+        if "template" in entry:
+            # A template (e.g. the pod spec fields) applied under a path prefix.
+            check.known_keys(entry, ("match", "template", "at"), where)
+            template = check.string(entry["template"], f"{where}.template")
+            if template not in templates:
+                raise check.fail(f"{where}.template", f"no template named {template!r}")
+            kinds = _kinds(check, entry.get("match"), f"{where}.match")
+            at = check.string(entry.get("at"), f"{where}.at")
+            for j, item in enumerate(templates[template]):
+                fields.append(_parse_field(check, name, item, f"templates.{template}[{j}]",
+                                           blocks, kinds=kinds, prefix=at))
+        else:
+            fields.append(_parse_field(check, name, entry, where, blocks))
+    implicit: list[ImplicitRule] = []
+    raw_implicit = top.get("implicit", [])
+    if not isinstance(raw_implicit, list):
+        raise check.fail("implicit", "expected a list")
+    from kpatch.implicit import RULES  # late import: rules import this module
+
+    for i, item in enumerate(raw_implicit):
+        where = f"implicit[{i}]"
+        entry = check.mapping(item, where)
+        rule = check.string(entry.get("rule"), f"{where}.rule")
+        if rule not in RULES:
+            raise check.fail(f"{where}.rule", f"unknown rule {rule!r}; known: {', '.join(RULES)}")
+        options = {k: v for k, v in entry.items() if k not in ("rule", "match")}
+        implicit.append(ImplicitRule(rule, name, _kinds(check, entry.get("match"),
+                                                         f"{where}.match"), options))
+    params = check.mapping(top.get("params", {}), "params")
+    return Profile(
+        name=name,
+        description=str(top.get("description", "")),
+        source=source,
+        fields=tuple(fields),
+        implicit=tuple(implicit),
+        params={k: str(v) for k, v in params.items()},
+        data=check.mapping(top.get("data", {}), "data"),
+        templates=templates,
+    )
+
+
+def _read_profile_file(text: str, source: str) -> Any:
+    documents = load_stream(text, source)
+    if len(documents) != 1:
+        raise KpatchError("invalid profile: expected exactly one YAML document", file=source)
+    return documents[0].data
+
+
+def builtin_profile_names() -> list[str]:
+    folder = resources.files("kpatch") / "profiles"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _builtin_raw() -> list[tuple[str, Any]]:
+    folder = resources.files("kpatch") / "profiles"
+    out = []
+    for name in builtin_profile_names():
+        text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
+        out.append((f"kpatch/profiles/{name}.yaml", _read_profile_file(text, name)))
+    return out
+
+
+def load_profiles(
+    selected: Iterable[str] = (), extra_files: Iterable[str | Path] = ()
+) -> list[Profile]:
+    """Built-in profiles plus the user's files; ``selected`` narrows them by name.
+
+    Templates and block layouts declared by any built-in profile (the pod spec
+    fields of ``core``) can be used by every profile, even when ``core`` itself is
+    not selected.
+    """
+    raw = _builtin_raw()
+    for path in extra_files:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise KpatchError(f"cannot read profile: {exc.strerror}", file=str(path)) from None
+        raw.append((str(path), _read_profile_file(text, str(path))))
+    shared_templates: dict[str, Any] = {}
+    shared_blocks: dict[str, BlockLayout] = {}
+    for source, top in raw:
+        if isinstance(top, dict):
+            check = _Checker(source)
+            for key, items in (top.get("templates") or {}).items():
+                if isinstance(items, list):
+                    shared_templates.setdefault(key, tuple(items))
+            for key, block in (top.get("blocks") or {}).items():
+                shared_blocks.setdefault(key, _parse_block(check, key, block))
+    profiles = [parse_profile(top, source, shared_templates, shared_blocks) for source, top in raw]
+    names = [p.name for p in profiles]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise KpatchError(f"profile name used twice: {', '.join(duplicates)}")
+    wanted = list(selected)
+    if wanted:
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            raise KpatchError(
+                f"unknown profile(s) {', '.join(unknown)}; available: {', '.join(names)}"
+            )
+        profiles = [p for p in profiles if p.name in wanted]
+    return profiles

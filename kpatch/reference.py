@@ -1,0 +1,165 @@
+"""Container image references: parse, format, normalize.
+
+The grammar is the one registries and container runtimes use (the
+distribution/reference grammar):
+
+    reference := [registry "/"] path [":" tag] ["@" digest]
+    registry  := host [":" port]
+
+The first path component is a registry only when it contains "." or ":", is
+"localhost", or has upper-case letters (repository paths never do). A
+reference keeps the text it was written with, so formatting an unchanged
+reference gives back exactly the input (``index.docker.io/busybox`` stays as is),
+while ``normalized`` gives the fully qualified form used for comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kpatch.errors import KpatchError
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+OFFICIAL_NAMESPACE = "library"
+MAX_NAME_LENGTH = 255
+
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])"
+_REGISTRY_RE = re.compile(rf"{_HOST}(?::[0-9]+)?")
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH_RE = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+_DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+# Registered algorithms have a fixed, lower-case hex length.
+_DIGEST_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReference:
+    """One image reference, as written.
+
+    ``registry`` is None when the text names no registry (Docker Hub implied).
+    ``path`` is the repository path as written (``busybox``, not ``library/busybox``).
+    """
+
+    registry: str | None
+    path: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.registry}/{self.path}" if self.registry else self.path
+        if self.tag is not None:
+            text += f":{self.tag}"
+        if self.digest is not None:
+            text += f"@{self.digest}"
+        return text
+
+    @property
+    def domain(self) -> str:
+        """The registry host, normalized: Docker Hub aliases become ``docker.io``."""
+        if self.registry is None or self.registry in DOCKER_HUB_ALIASES:
+            return DOCKER_HUB
+        return self.registry
+
+    @property
+    def repository(self) -> str:
+        """The repository path, normalized: Docker Hub official images get ``library/``."""
+        if self.domain == DOCKER_HUB and "/" not in self.path:
+            return f"{OFFICIAL_NAMESPACE}/{self.path}"
+        return self.path
+
+    @property
+    def name(self) -> str:
+        """Fully qualified repository name without tag or digest."""
+        return f"{self.domain}/{self.repository}"
+
+    @property
+    def normalized(self) -> str:
+        """Fully qualified form; ``:latest`` only when neither tag nor digest is set."""
+        text = self.name
+        if self.tag is not None:
+            text += f":{self.tag}"
+        if self.digest is not None:
+            text += f"@{self.digest}"
+        if self.tag is None and self.digest is None:
+            text += ":latest"
+        return text
+
+    def moved(self, registry: str | None, path: str) -> ImageReference:
+        """The same tag and digest under another registry and path."""
+        return ImageReference(registry=registry, path=path, tag=self.tag, digest=self.digest)
+
+
+def _invalid(text: str, why: str) -> KpatchError:
+    return KpatchError(f"invalid image reference {text!r}: {why}")
+
+
+def parse_reference(text: str) -> ImageReference:
+    """Parse one reference; raise KpatchError naming the text when it is invalid."""
+    if not isinstance(text, str):
+        raise _invalid(str(text), "not a string")
+    if not text:
+        raise _invalid(text, "empty")
+    if text != text.strip() or any(c.isspace() for c in text):
+        raise _invalid(text, "contains white space")
+
+    remainder, digest = text, None
+    if "@" in remainder:
+        remainder, digest = remainder.rsplit("@", 1)
+        _check_digest(text, digest)
+
+    tag = None
+    slash = remainder.rfind("/")
+    colon = remainder.rfind(":")
+    if colon > slash:
+        remainder, tag = remainder[:colon], remainder[colon + 1 :]
+        if not _TAG_RE.fullmatch(tag):
+            raise _invalid(text, f"bad tag {tag!r}")
+
+    registry, path = split_registry(remainder)
+    if registry is not None and not _REGISTRY_RE.fullmatch(registry):
+        raise _invalid(text, f"bad registry {registry!r}")
+    if not path:
+        raise _invalid(text, "no repository path")
+    if not _PATH_RE.fullmatch(path):
+        if path.lower() != path:
+            raise _invalid(text, "repository path must be lower case")
+        raise _invalid(text, f"bad repository path {path!r}")
+    if len(remainder) > MAX_NAME_LENGTH:
+        raise _invalid(text, f"name longer than {MAX_NAME_LENGTH} characters")
+    return ImageReference(registry=registry, path=path, tag=tag, digest=digest)
+
+
+def split_registry(name: str) -> tuple[str | None, str]:
+    """Split ``[registry/]path`` by the runtime's rule for spotting a registry."""
+    first, sep, rest = name.partition("/")
+    if sep and (
+        "." in first or ":" in first or first == "localhost" or first.lower() != first
+    ):
+        return first, rest
+    return None, name
+
+
+def _check_digest(text: str, digest: str) -> None:
+    if not _DIGEST_RE.fullmatch(digest):
+        raise _invalid(text, f"bad digest {digest!r}")
+    algorithm, hex_part = digest.split(":", 1)
+    expected = _DIGEST_HEX_LENGTH.get(algorithm)
+    if expected is not None and (len(hex_part) != expected or hex_part.lower() != hex_part):
+        raise _invalid(
+            text, f"a {algorithm} digest is {expected} lower-case hex characters"
+        )
+
+
+def is_reference(text: object) -> bool:
+    """True when ``text`` parses as an image reference."""
+    if not isinstance(text, str):
+        return False
+    try:
+        parse_reference(text)
+    except KpatchError:
+        return False
+    return True

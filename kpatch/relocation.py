@@ -1,0 +1,132 @@
+"""Relocation rules: where each image moves to in the private registry.
+
+Three rules, applied in this order:
+
+1. An image already in the target registry, or under the target of a mapping,
+   stays where it is (so relocating twice changes nothing).
+2. Prefix mappings (``FROM=TO``): the longest ``FROM`` that matches the image's
+   normalized name on a path-component boundary wins, and is replaced by ``TO``.
+3. Otherwise the registry is swapped for the target registry, keeping the
+   normalized repository path (``busybox`` -> ``<registry>/library/busybox``)
+   under an optional prefix; with ``flatten`` only the last path component is kept.
+
+Tags and digests are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kpatch.errors import KpatchError
+from kpatch.reference import (
+    _PATH_RE,
+    _REGISTRY_RE,
+    DOCKER_HUB,
+    DOCKER_HUB_ALIASES,
+    OFFICIAL_NAMESPACE,
+    ImageReference,
+    split_registry,
+)
+
+
+def normalize_name(name: str) -> str:
+    """Fully qualify a repository name or name prefix (no tag): ``k8ssandra/`` ->
+    ``docker.io/k8ssandra``; ``busybox`` -> ``docker.io/library/busybox``.
+
+    A trailing slash marks a namespace prefix, which never gets ``library/``.
+    """
+    is_namespace = name.strip().endswith("/")
+    stripped = name.strip().rstrip("/")
+    if not stripped:
+        raise KpatchError(f"empty image name prefix {name!r}")
+    registry, path = split_registry(stripped)
+    if registry is None and "/" not in stripped and "." in stripped:
+        # A bare host such as "quay.io" names a whole registry.
+        return stripped
+    domain = DOCKER_HUB if registry is None or registry in DOCKER_HUB_ALIASES else registry
+    if domain == DOCKER_HUB and path and "/" not in path and not is_namespace:
+        path = f"{OFFICIAL_NAMESPACE}/{path}"
+    return f"{domain}/{path}" if path else domain
+
+
+@dataclass(frozen=True)
+class PrefixMapping:
+    source: str  # normalized, no trailing slash
+    target: str  # as given, no trailing slash
+
+    @classmethod
+    def parse(cls, text: str) -> PrefixMapping:
+        source, sep, target = text.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise KpatchError(f"invalid mapping {text!r}: expected FROM=TO")
+        target = target.strip().rstrip("/")
+        registry, path = split_registry(target)
+        if registry is None:
+            host_only = "/" not in target and ("." in target or ":" in target)
+            if not host_only:
+                raise KpatchError(
+                    f"invalid mapping {text!r}: TO must start with a registry host"
+                )
+        elif not _REGISTRY_RE.fullmatch(registry) or (path and not _PATH_RE.fullmatch(path)):
+            raise KpatchError(f"invalid mapping {text!r}: bad target {target!r}")
+        return cls(source=normalize_name(source), target=target)
+
+    def matches(self, name: str) -> bool:
+        return name == self.source or name.startswith(self.source + "/")
+
+
+@dataclass(frozen=True)
+class RelocationRules:
+    registry: str
+    prefix: str = ""
+    mappings: tuple[PrefixMapping, ...] = field(default=())
+    flatten: bool = False
+
+    @classmethod
+    def parse(
+        cls, target: str, mappings: tuple[str, ...] | list[str] = (), flatten: bool = False
+    ) -> RelocationRules:
+        """Build rules from ``HOST[:PORT][/PREFIX]`` and ``FROM=TO`` strings."""
+        text = target.strip().rstrip("/")
+        host, _, prefix = text.partition("/")
+        if not host or not _REGISTRY_RE.fullmatch(host) or ("." not in host and ":" not in host
+                                                            and host != "localhost"):
+            raise KpatchError(
+                f"invalid registry {target!r}: expected HOST[:PORT][/PREFIX], "
+                "e.g. registry.corp:5000/mirror"
+            )
+        if prefix and not _PATH_RE.fullmatch(prefix):
+            raise KpatchError(f"invalid registry prefix {prefix!r} in {target!r}")
+        parsed = tuple(PrefixMapping.parse(m) for m in mappings)
+        return cls(registry=host, prefix=prefix, mappings=parsed, flatten=flatten)
+
+    @property
+    def target(self) -> str:
+        return f"{self.registry}/{self.prefix}" if self.prefix else self.registry
+
+    def is_relocated(self, ref: ImageReference) -> bool:
+        if ref.domain == self.registry:
+            return True
+        return any(
+            ref.name == m.target or ref.name.startswith(m.target + "/")
+            or (ref.registry is not None and str(ref).startswith(m.target + "/"))
+            for m in self.mappings
+        )
+
+    def relocate(self, ref: ImageReference) -> ImageReference:
+        if self.is_relocated(ref):
+            return ref
+        name = ref.name
+        best = max(
+            (m for m in self.mappings if m.matches(name)),
+            key=lambda m: len(m.source),
+            default=None,
+        )
+        if best is not None:
+            new_name = best.target + name[len(best.source) :]
+            registry, path = split_registry(new_name)
+            return ref.moved(registry, path)
+        path = ref.repository.rsplit("/", 1)[-1] if self.flatten else ref.repository
+        if self.prefix:
+            path = f"{self.prefix}/{path}"
+        return ref.moved(self.registry, path)

@@ -1,0 +1,295 @@
+"""Reading YAML streams fast, with line numbers, inside documented limits.
+
+Rendered streams run to thousands of resources, so reading uses PyYAML's
+libyaml-backed ``CSafeLoader`` (measured in bench/: ruamel.yaml, pure Python
+here, is about 10x slower). Line numbers come for free: the loader keeps the
+node of every mapping and sequence it builds, keyed by the id of the built
+object, and a line is looked up only for the few places that are reported.
+
+Limits (see docs/limits.md) keep hostile input from exhausting the machine:
+input size, documents per stream, and the expanded size of documents that use
+aliases (the "billion laughs" bomb builds a few hundred nodes that expand to
+billions once walked).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from kpatch.errors import KpatchError
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# An anchor is "&" followed by a name, at a node's start. Only documents that
+# could hold aliases pay for the expansion check; a false positive costs time,
+# never correctness.
+_ANCHOR_RE = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]")
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """Bounds on what kpatch reads; each can be raised by option or environment."""
+
+    max_input_bytes: int = 64 * 1024 * 1024
+    max_documents: int = 100_000
+    max_expanded_nodes: int = 1_000_000
+    max_embedded_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_environment(cls, **overrides: int | None) -> LoadLimits:
+        values: dict[str, int] = {}
+        for name in cls.__dataclass_fields__:
+            env = os.environ.get(f"KPATCH_{name.upper()}")
+            if env:
+                try:
+                    values[name] = int(env)
+                except ValueError:
+                    raise KpatchError(
+                        f"KPATCH_{name.upper()} must be a whole number, not {env!r}"
+                    ) from None
+            override = overrides.get(name)
+            if override is not None:
+                values[name] = override
+        return cls(**values)
+
+
+_COLUMN_BITS = 20
+_COLUMN_MASK = (1 << _COLUMN_BITS) - 1
+
+
+class SourceText:
+    """The text a stream was read from; split into lines only when a line is asked for."""
+
+    def __init__(self, text: str, file: str | None) -> None:
+        self.text = text
+        self.file = file
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+
+@dataclass
+class Document:
+    """One YAML document of a stream, with what is needed to point back into it."""
+
+    data: Any
+    source: SourceText
+    index: int
+    line: int
+    # id(mapping or list) -> (line << 20 | column) of its start; valid while
+    # ``data`` is alive. Ints, not yaml nodes: keeping every node alive makes
+    # the garbage collector crawl (measured: 4x slower loads).
+    positions: dict[int, int] = field(default_factory=dict, repr=False)
+    line_offset: int = 0
+
+    @property
+    def file(self) -> str | None:
+        return self.source.file
+
+    def line_of(self, container: Any, key: str | int | None = None) -> int | None:
+        """1-based line of ``container[key]``, or of the container when key is None."""
+        packed = self.positions.get(id(container))
+        if packed is None:
+            return None
+        line0, column = packed >> _COLUMN_BITS, packed & _COLUMN_MASK
+        if key is None:
+            return line0 + 1 + self.line_offset
+        if isinstance(container, list) and isinstance(key, int):
+            item = container[key] if 0 <= key < len(container) else None
+            inner = self.positions.get(id(item)) if item is not None else None
+            if inner is not None:
+                return (inner >> _COLUMN_BITS) + 1 + self.line_offset
+            return self._scan_sequence(line0, column, key)
+        if isinstance(key, str):
+            return self._scan_mapping(line0, column, key)
+        return line0 + 1 + self.line_offset
+
+    def _scan_mapping(self, line0: int, column: int, key: str) -> int:
+        # Block mappings put every key at the mapping's start column; stop at
+        # the first line that is less indented (the mapping has ended there).
+        lines = self.source.lines
+        candidates = (key, f'"{key}"', f"'{key}'")
+        for number in range(line0, min(len(lines), line0 + 10_000)):
+            text = lines[number]
+            body = text[column:]
+            if number > line0:
+                stripped = text.lstrip(" ")
+                indent = len(text) - len(stripped)
+                if stripped and not stripped.startswith("#") and indent < column:
+                    break
+                if indent != column:
+                    continue
+            for candidate in candidates:
+                if body.startswith(candidate) and body[len(candidate):].lstrip(" ").startswith(":"):
+                    return number + 1 + self.line_offset
+        return line0 + 1 + self.line_offset
+
+    def _scan_sequence(self, line0: int, column: int, index: int) -> int:
+        lines = self.source.lines
+        seen = -1
+        for number in range(line0, min(len(lines), line0 + 10_000)):
+            text = lines[number]
+            if len(text) > column and text[column] == "-" and text[:column].strip() == "":
+                seen += 1
+                if seen == index:
+                    return number + 1 + self.line_offset
+        return line0 + 1 + self.line_offset
+
+
+class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
+    """CSafeLoader that records where every mapping and sequence it builds starts."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.tracked: dict[int, int] = {}
+
+    def construct_tracked_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        mark = node.start_mark
+        self.tracked[id(data)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+        yield data
+        data.update(self.construct_mapping(node))
+
+    def construct_tracked_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
+        data: list[Any] = []
+        mark = node.start_mark
+        self.tracked[id(data)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+        yield data
+        data.extend(self.construct_sequence(node))
+
+
+_TrackingLoader.add_constructor(
+    "tag:yaml.org,2002:map", _TrackingLoader.construct_tracked_map
+)
+_TrackingLoader.add_constructor(
+    "tag:yaml.org,2002:seq", _TrackingLoader.construct_tracked_seq
+)
+
+
+def _error_line(exc: yaml.YAMLError) -> int | None:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return int(mark.line) + 1 if mark is not None else None
+
+
+def _describe_yaml_error(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    if problem:
+        return f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return f"invalid YAML: {exc}"
+
+
+def load_stream(
+    text: str,
+    file: str | None = None,
+    limits: LoadLimits | None = None,
+    line_offset: int = 0,
+) -> list[Document]:
+    """Parse every document of ``text``; empty documents are dropped.
+
+    Raises KpatchError naming ``file`` and the line for any YAML problem, and for
+    input that breaks a limit.
+    """
+    limits = limits or LoadLimits()
+    size = len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > limits.max_input_bytes \
+        else len(text)
+    if size > limits.max_input_bytes:
+        raise KpatchError(
+            f"input is {size} bytes, over the limit of {limits.max_input_bytes} "
+            "(raise it with --max-input-bytes or KPATCH_MAX_INPUT_BYTES)",
+            file=file,
+        )
+    may_alias = "&" in text and _ANCHOR_RE.search(text) is not None
+    source = SourceText(text, file)
+    loader = _TrackingLoader(text)
+    documents: list[Document] = []
+    try:
+        index = 0
+        while True:
+            if may_alias:
+                # Slow path, only for streams with anchors: look at the node
+                # graph before building anything from it.
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+                _check_expansion(node, limits, file, line_offset)
+                data = loader.construct_document(node)
+            else:
+                if not loader.check_data():
+                    break
+                data = loader.get_data()
+            positions, loader.tracked = loader.tracked, {}
+            if data is not None:
+                if len(documents) >= limits.max_documents:
+                    raise KpatchError(
+                        f"more than {limits.max_documents} documents "
+                        "(raise the limit with KPATCH_MAX_DOCUMENTS)",
+                        file=file,
+                    )
+                packed = positions.get(id(data))
+                start = (packed >> _COLUMN_BITS) + 1 if packed is not None else 1
+                documents.append(
+                    Document(data, source, index, start + line_offset, positions, line_offset)
+                )
+            index += 1
+    except yaml.YAMLError as exc:
+        line = _error_line(exc)
+        raise KpatchError(
+            _describe_yaml_error(exc),
+            file=file,
+            line=line + line_offset if line is not None else None,
+        ) from None
+    except RecursionError:
+        raise KpatchError("YAML nested too deeply", file=file) from None
+    finally:
+        loader.dispose()
+    return documents
+
+
+def _check_expansion(
+    root: yaml.Node, limits: LoadLimits, file: str | None, line_offset: int
+) -> None:
+    """Refuse a document whose aliases expand past ``max_expanded_nodes``.
+
+    Sizes are memoized per node, so the check is linear in the number of
+    distinct nodes however large the expansion would be.
+    """
+    sizes: dict[int, int] = {}
+    limit = limits.max_expanded_nodes
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children: list[yaml.Node]
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = list(node.value)
+        if children_done:
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > limit:
+                raise KpatchError(
+                    f"document expands to more than {limit} nodes through YAML aliases "
+                    "(an alias bomb?); raise the limit with KPATCH_MAX_EXPANDED_NODES",
+                    file=file,
+                    line=int(node.start_mark.line) + 1 + line_offset,
+                )
+            sizes[key] = total
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
