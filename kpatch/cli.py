@@ -38,7 +38,7 @@ def handle_errors(func: F) -> F:
             _fail(str(exc), int(exc.exit_code))
         except (KeyboardInterrupt, BrokenPipeError):
             sys.exit(int(ExitCode.ERROR))
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:
             if os.environ.get("KPATCH_DEBUG"):
                 raise
             _fail(f"internal error: {type(exc).__name__}: {exc} (set KPATCH_DEBUG=1 for a "
@@ -66,7 +66,7 @@ def inventory_options(func: F) -> F:
                      type=click.Path(dir_okay=False),
                      help="Add a profile file of your own (repeatable)."),
         click.option("--param", "params", multiple=True, metavar="PROFILE.NAME=VALUE",
-                     help="Set a profile parameter, e.g. redis-enterprise.operatorVersion=7.2.4-7."),
+                     help="Set a profile parameter, e.g. redis-enterprise.rsVersion=7.2.4-64."),
         click.option("--renderer", default="auto", show_default=True,
                      type=click.Choice(["auto", "kustomize", "kubectl"]),
                      help="How kustomization directories are rendered."),

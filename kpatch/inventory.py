@@ -156,6 +156,9 @@ def build_inventory(
     by_resource: dict[ResourceId, list[ImageUse]] = {}
     for use in uses:
         by_resource.setdefault(use.resource, []).append(use)
+    for group in by_resource.values():
+        # Field specs run in profile order; readers want document order.
+        group.sort(key=lambda u: u.line or 0)
     emitted: set[ResourceId] = set()
     for index, (_, rid) in enumerate(resources):
         if rid not in emitted:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kpatch.errors import KpatchError
-from kpatch.model import ImageUse, ResourceId, pointer
+from kpatch.model import ImageUse, ResourceId, lookup, pointer
 from kpatch.profile import BLOCK_PARTS, FieldSpec, Profile, Segment
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.yamlio import Document, LoadLimits, load_stream
@@ -51,6 +51,7 @@ class FieldIndex:
 
     def __init__(self, profiles: Sequence[Profile]) -> None:
         self.by_kind: dict[str, list[FieldSpec]] = defaultdict(list)
+        self._cache: dict[tuple[str, str], list[FieldSpec]] = {}
         for profile in profiles:
             for spec in profile.fields:
                 for match in spec.kinds:
@@ -58,10 +59,15 @@ class FieldIndex:
                         self.by_kind[match.kind].append(spec)
 
     def specs_for(self, api_version: str, kind: str) -> list[FieldSpec]:
-        return [
-            s for s in self.by_kind.get(kind, ())
-            if any(m.matches(api_version, kind) for m in s.kinds)
-        ]
+        key = (api_version, kind)
+        found = self._cache.get(key)
+        if found is None:
+            found = [
+                s for s in self.by_kind.get(kind, ())
+                if any(m.matches(api_version, kind) for m in s.kinds)
+            ]
+            self._cache[key] = found
+        return found
 
 
 def resource_id(doc: Document) -> ResourceId:
@@ -100,42 +106,45 @@ def _type_name(value: Any) -> str:
 
 def walk(
     node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = ()
-) -> Iterator[tuple[Any, str | int, Any, tuple[str | int, ...]]]:
-    """Yield (parent, key, value, tokens) for every value the path reaches."""
-    if not segments:
-        return
-    head, rest = segments[0], segments[1:]
-    if not isinstance(node, dict):
-        return
-    keys = list(node) if head.key == "*" else ([head.key] if head.key in node else [])
-    for key in keys:
-        if not isinstance(key, str):
-            continue
-        value = node[key]
-        key_tokens = (*tokens, key)
-        if head.each:
-            if not isinstance(value, list):
+) -> list[tuple[Any, str | int, Any, tuple[str | int, ...]]]:
+    """(parent, key, value, tokens) for every value the path reaches, in document order.
+
+    Level by level rather than by recursion: this runs for every field spec of
+    every resource, and nested generators cost more than the walk itself.
+    """
+    frontier: list[tuple[Any, tuple[str | int, ...]]] = [(node, tokens)]
+    last = len(segments) - 1
+    found: list[tuple[Any, str | int, Any, tuple[str | int, ...]]] = []
+    for depth, segment in enumerate(segments):
+        following: list[tuple[Any, tuple[str | int, ...]]] = []
+        for current, path in frontier:
+            if not isinstance(current, dict):
                 continue
-            for index, item in enumerate(value):
-                if rest:
-                    yield from walk(item, rest, (*key_tokens, index))
+            if segment.key == "*":
+                keys = [k for k in current if isinstance(k, str)]
+            elif segment.key in current:
+                keys = [segment.key]
+            else:
+                continue
+            for key in keys:
+                value = current[key]
+                key_path = (*path, key)
+                if segment.each:
+                    if not isinstance(value, list):
+                        continue
+                    for index, item in enumerate(value):
+                        if depth == last:
+                            found.append((value, index, item, (*key_path, index)))
+                        else:
+                            following.append((item, (*key_path, index)))
+                elif depth == last:
+                    found.append((current, key, value, key_path))
                 else:
-                    yield value, index, item, (*key_tokens, index)
-        elif rest:
-            yield from walk(value, rest, key_tokens)
-        else:
-            yield node, key, value, key_tokens
-
-
-def lookup(data: Any, tokens: Sequence[str | int]) -> Any:
-    for token in tokens:
-        if isinstance(data, dict) and token in data:
-            data = data[token]
-        elif isinstance(data, list) and isinstance(token, int) and 0 <= token < len(data):
-            data = data[token]
-        else:
-            return None
-    return data
+                    following.append((value, key_path))
+        frontier = following
+        if not frontier:
+            break
+    return found
 
 
 class Locator:
@@ -191,7 +200,9 @@ class Locator:
         try:
             return parse_reference(text)
         except KpatchError as exc:
-            raise exc.at(file=doc.file, line=line, resource=str(rid), pointer=pointer(tokens))
+            raise exc.at(
+                file=doc.file, line=line, resource=str(rid), pointer=pointer(tokens)
+            ) from None
 
     def _use(self, spec: FieldSpec, rid: ResourceId, doc: Document, text: str,
              ref: ImageReference, tokens: tuple[str | int, ...], line: int | None,

@@ -18,6 +18,30 @@ def pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
     return "".join("/" + escape_token(t) for t in tokens)
 
 
+_MISSING = object()
+
+
+def child(node: Any, token: str | int) -> Any:
+    """``node[token]`` for a mapping key or list index, or ``MISSING``."""
+    if isinstance(node, dict):
+        return node.get(token, _MISSING)
+    if isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+        return node[token]
+    return _MISSING
+
+
+MISSING = _MISSING
+
+
+def lookup(data: Any, tokens: tuple[str | int, ...] | list[str | int]) -> Any:
+    """The value at ``tokens``, or None where the path does not exist."""
+    for token in tokens:
+        data = child(data, token)
+        if data is MISSING:
+            return None
+    return data
+
+
 @dataclass(frozen=True)
 class ResourceId:
     api_version: str

@@ -170,6 +170,8 @@ class _Checker:
 
 
 def _kinds(check: _Checker, value: Any, where: str) -> tuple[KindMatch, ...]:
+    if value is None:
+        raise check.fail(where, "required: the kinds ({kind, group, version}) it applies to")
     items = value if isinstance(value, list) else [value]
     out = []
     for i, item in enumerate(items):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kpatch.errors import KpatchError
 
@@ -30,7 +31,7 @@ _HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])"
 _REGISTRY_RE = re.compile(rf"{_HOST}(?::[0-9]+)?")
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH_RE = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
-_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # ASCII \w, as in the grammar
 _DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 # Registered algorithms have a fixed, lower-case hex length.
 _DIGEST_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
@@ -97,8 +98,13 @@ def _invalid(text: str, why: str) -> KpatchError:
     return KpatchError(f"invalid image reference {text!r}: {why}")
 
 
+@lru_cache(maxsize=4096)
 def parse_reference(text: str) -> ImageReference:
-    """Parse one reference; raise KpatchError naming the text when it is invalid."""
+    """Parse one reference; raise KpatchError naming the text when it is invalid.
+
+    Cached: installs repeat the same few images thousands of times, and
+    ImageReference is immutable.
+    """
     if not isinstance(text, str):
         raise _invalid(str(text), "not a string")
     if not text:

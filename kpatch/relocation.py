@@ -39,20 +39,32 @@ def normalize_name(name: str) -> str:
     stripped = name.strip().rstrip("/")
     if not stripped:
         raise KpatchError(f"empty image name prefix {name!r}")
+    if "/" not in stripped and (
+        "." in stripped or ":" in stripped or stripped == "localhost"
+        or (is_namespace and stripped.lower() != stripped)
+    ):
+        # A bare host ("quay.io", "localhost:5000/") names a whole registry.
+        return normalize_host(stripped)
     registry, path = split_registry(stripped)
-    if registry is None and "/" not in stripped and "." in stripped:
-        # A bare host such as "quay.io" names a whole registry.
-        return stripped
     domain = DOCKER_HUB if registry is None or registry in DOCKER_HUB_ALIASES else registry
     if domain == DOCKER_HUB and path and "/" not in path and not is_namespace:
         path = f"{OFFICIAL_NAMESPACE}/{path}"
     return f"{domain}/{path}" if path else domain
 
 
+def normalize_host(host: str) -> str:
+    return DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
+
+
 @dataclass(frozen=True)
 class PrefixMapping:
     source: str  # normalized, no trailing slash
     target: str  # as given, no trailing slash
+
+    @property
+    def normalized_target(self) -> str:
+        """The target as image names spell it (``index.docker.io/x`` -> ``docker.io/x``)."""
+        return normalize_name(self.target + "/")
 
     @classmethod
     def parse(cls, text: str) -> PrefixMapping:
@@ -105,12 +117,13 @@ class RelocationRules:
         return f"{self.registry}/{self.prefix}" if self.prefix else self.registry
 
     def is_relocated(self, ref: ImageReference) -> bool:
-        if ref.domain == self.registry:
+        # Compare normalized spellings: the target may be written as a Docker
+        # Hub alias while image names always normalize to docker.io.
+        if ref.domain == normalize_host(self.registry):
             return True
         return any(
-            ref.name == m.target or ref.name.startswith(m.target + "/")
-            or (ref.registry is not None and str(ref).startswith(m.target + "/"))
-            for m in self.mappings
+            ref.name == target or ref.name.startswith(target + "/")
+            for target in (m.normalized_target for m in self.mappings)
         )
 
     def relocate(self, ref: ImageReference) -> ImageReference:

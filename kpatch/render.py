@@ -22,7 +22,8 @@ def is_kustomization_dir(path: Path) -> bool:
 
 
 class Renderer(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def render(self, path: Path) -> str: ...
 

@@ -31,6 +31,18 @@ def _how(use: ImageUse) -> str:
     return shape
 
 
+def _used_by(use: ImageUse) -> str:
+    """``dc1/server (datacenter)``: who pulls it and which precedence level won."""
+    if not use.effective_for:
+        return "-"
+    items = []
+    for entry in use.effective_for:
+        scope = "/".join(str(entry[k]) for k in ("datacenter", "rack") if entry.get(k))
+        who = f"{scope}/{entry['component']}" if scope else str(entry["component"])
+        items.append(f"{who} ({entry['level']})")
+    return ", ".join(items)
+
+
 def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -42,15 +54,21 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 
 def table(inventory: Inventory, unique: bool = False) -> str:
     if unique:
-        rows = [("IMAGE", "USES", "FIRST USE")]
+        groups: list[tuple[str, ...]] = [("IMAGE", "USES", "FIRST USE")]
         for key, uses in inventory.unique():
-            rows.append((key if uses[0].reference else "? (unknown)", str(len(uses)),
-                         f"{uses[0].resource} {uses[0].path}"))
-        return _table(rows)
-    rows = [("IMAGE", "RESOURCE", "PATH", "SOURCE", "SHAPE")]
+            groups.append((key if uses[0].reference else "? (unknown)", str(len(uses)),
+                           f"{uses[0].resource} {uses[0].path}"))
+        return _table(groups)
+    used_by = any(use.effective_for for use in inventory.uses)
+    rows: list[tuple[str, ...]] = [("IMAGE", "RESOURCE", "PATH", "SOURCE", "SHAPE")]
+    if used_by:
+        rows[0] += ("USED BY",)
     for use in inventory.uses:
-        rows.append((use.image or "? (unknown)", str(use.resource), use.path, _where(use),
-                     _how(use)))
+        row: tuple[str, ...] = (use.image or "? (unknown)", str(use.resource), use.path,
+                                _where(use), _how(use))
+        if used_by:
+            row += (_used_by(use),)
+        rows.append(row)
     out = _table(rows)
     notes = [u for u in inventory.uses if u.implicit or u.note]
     if notes:
@@ -72,7 +90,12 @@ def as_data(inventory: Inventory, unique: bool = False) -> list[dict[str, object
 
 
 def to_json(inventory: Inventory, unique: bool = False) -> str:
-    return json.dumps(as_data(inventory, unique), indent=2) + "\n"
+    # One object per line: greppable, diff-friendly, and it keeps json's C
+    # encoder (indent= switches to the pure-Python one, 5x slower here).
+    items = as_data(inventory, unique)
+    if not items:
+        return "[]\n"
+    return "[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n"
 
 
 def to_yaml(inventory: Inventory, unique: bool = False) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
-from kpatch.model import ImageUse, ResourceId, pointer
+from kpatch.model import MISSING, ImageUse, ResourceId, child, pointer
 from kpatch.reference import parse_reference
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class RuleContext:
                     ref = parse_reference(image)
                 except KpatchError as exc:
                     raise exc.at(file=doc.file, line=doc.line, resource=str(resource),
-                                 pointer=path)
+                                 pointer=path) from None
             use = ImageUse(
                 image=image, reference=ref, resource=resource, path=path, file=doc.file,
                 line=_deepest_line(doc, tokens), shape="implicit", profile=profile, implicit=True,
@@ -89,14 +89,11 @@ def _deepest_line(doc: Document, tokens: tuple[str | int, ...]) -> int | None:
     node: Any = doc.data
     line = doc.line
     for token in tokens:
-        if isinstance(node, dict) and token in node:
-            line = doc.line_of(node, token) or line
-            node = node[token]
-        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
-            line = doc.line_of(node, token) or line
-            node = node[token]
-        else:
+        value = child(node, token)
+        if value is MISSING:
             break
+        line = doc.line_of(node, token) or line
+        node = value
     return line
 
 

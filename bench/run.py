@@ -1,0 +1,98 @@
+"""`make bench`: kpatch's speed as ratios to a reference measured in the same run.
+
+Absolute seconds depend on the machine; a ratio to a bare C-accelerated YAML
+parse of the same input (the least any YAML tool must do) does not, much.
+Each figure is the best of several repeats. Results go to stdout and to
+bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import sys
+import time
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+from kpatch.cli import main as kpatch_main  # noqa: E402
+
+
+def timed(func: Callable[[], object]) -> float:
+    gc.collect()
+    started = time.perf_counter()
+    func()
+    return time.perf_counter() - started
+
+
+def interleaved(repeats: int, reference: Callable[[], object],
+                measured: Callable[[], object]) -> tuple[float, float]:
+    """Best of ``repeats`` for each, alternating, so that a noisy neighbour on the
+    machine slows both sides of the ratio rather than one."""
+    ref_times, times = [], []
+    for _ in range(repeats):
+        ref_times.append(timed(reference))
+        times.append(timed(measured))
+    return min(ref_times), min(times)
+
+
+def bare_parse(text: str) -> None:
+    list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+
+
+def kpatch_images_json(path: Path) -> None:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        try:
+            kpatch_main(["images", str(path), "--format", "json"], standalone_mode=False)
+        except SystemExit as done:
+            if done.code:
+                raise RuntimeError(f"kpatch images exited {done.code}") from None
+    if not out.getvalue().startswith("["):
+        raise RuntimeError("kpatch images printed no JSON")
+
+
+def bench_images(workdir: Path, count: int, repeats: int) -> dict[str, object]:
+    stream = workdir / f"stream-{count}.yaml"
+    text = generate(count)
+    stream.write_text(text, encoding="utf-8")
+    reference, measured = interleaved(
+        repeats, lambda: bare_parse(text), lambda: kpatch_images_json(stream))
+    return {
+        "benchmark": f"kpatch images --format json, {count} resources",
+        "reference": "yaml.load_all(CSafeLoader) of the same stream",
+        "reference_seconds": round(reference, 3),
+        "seconds": round(measured, 3),
+        "ratio": round(measured / reference, 2),
+        "target": "<= 1.5",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--resources", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    workdir = HERE / "out"
+    workdir.mkdir(exist_ok=True)
+    results = [bench_images(workdir, args.resources, args.repeats)]
+    for result in results:
+        print(f"{result['benchmark']}: {result['seconds']}s, reference "
+              f"{result['reference_seconds']}s ({result['reference']}) -> ratio "
+              f"{result['ratio']} (target {result['target']})")
+    (workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n",
+                                          encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""`kpatch images` end to end: formats, options, exit codes, bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from kpatch.cli import main
+
+JSON_KEYS = {"image", "normalized", "registry", "repository", "tag", "digest", "resource",
+             "path", "file", "line", "shape", "profile", "implicit", "reason"}
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_is_the_documented_contract() -> None:
+    code, out, _ = run("images", "fixtures/workloads", "--format", "json")
+    assert code == 0
+    items = json.loads(out)
+    assert len(items) == 12
+    for item in items:
+        assert set(item) >= JSON_KEYS
+        assert set(item["resource"]) == {"apiVersion", "kind", "namespace", "name"}
+    by_image = {i["image"]: i for i in items}
+    busybox = by_image["busybox"]
+    assert busybox["normalized"] == "docker.io/library/busybox:latest"
+    assert (busybox["registry"], busybox["repository"], busybox["tag"]) == (
+        "docker.io", "library/busybox", None)
+    pinned = by_image["postgres:16.3@sha256:0aafd2ae7e6c391f39fb6b7621632d79f54068faebc726caf"
+                      "469e87bd1d301c0"]
+    assert pinned["normalized"] == "docker.io/library/" + pinned["image"]
+    assert pinned["digest"].startswith("sha256:")
+    assert by_image["nginx:1.27.0"]["line"] == 36
+    assert by_image["nginx:1.27.0"]["file"] == "fixtures/workloads/workloads.yaml"
+
+
+def test_unique_gives_one_row_per_image() -> None:
+    code, out, _ = run("images", "fixtures/redis-enterprise", "--format", "json", "--unique")
+    assert code == 0
+    items = json.loads(out)
+    assert [i["normalized"] for i in items] == [
+        "docker.io/redislabs/operator:7.2.4-7",
+        "docker.io/redislabs/redis:7.2.4-64",
+        "docker.io/redislabs/k8s-controller:7.2.4-7",
+        "docker.io/fluent/fluent-bit:3.0.7",
+        "docker.io/library/busybox:1.36.1",
+    ]
+    assert items[0]["uses"] == 4
+
+
+def test_table_yaml_and_csv_agree_with_json() -> None:
+    _, as_json, _ = run("images", "fixtures/olm", "--format", "json")
+    _, as_yaml, _ = run("images", "fixtures/olm", "--format", "yaml")
+    _, as_csv, _ = run("images", "fixtures/olm", "--format", "csv")
+    _, as_table, _ = run("images", "fixtures/olm")
+    expected = json.loads(as_json)
+    assert yaml.safe_load(as_yaml) == expected
+    rows = list(csv.DictReader(io.StringIO(as_csv)))
+    assert [r["image"] for r in rows] == [i["image"] for i in expected]
+    assert rows[1]["kind"] == "Deployment" and rows[1]["shape"] == "env"
+    header, *lines = as_table.strip().split("\n")
+    assert header.split() == ["IMAGE", "RESOURCE", "PATH", "SOURCE", "SHAPE"]
+    assert len(lines) == 3
+    assert lines[1].startswith("quay.io/widgets/widget:2.1.0 ")
+
+
+def test_stdin_is_read_with_dash() -> None:
+    text = Path("fixtures/olm/operator.yaml").read_text(encoding="utf-8")
+    code, out, _ = run("images", "-", "--format", "json", stdin=text)
+    assert code == 0
+    assert {i["file"] for i in json.loads(out)} == {"<stdin>"}
+
+
+def test_profile_selection_narrows_what_is_found() -> None:
+    code, out, _ = run("images", "fixtures/olm", "--format", "json", "--profile", "core")
+    assert code == 0
+    assert [i["shape"] for i in json.loads(out)] == ["string"]
+    code, _, err = run("images", "fixtures/olm", "--profile", "nope")
+    assert code == 2
+    assert "unknown profile(s) nope" in err
+
+
+def test_unresolved_images_are_warned_about() -> None:
+    code, out, err = run("images", "fixtures/redis-enterprise/clusters.yaml", "--format", "json")
+    assert code == 0
+    assert sum(1 for i in json.loads(out) if i["image"] is None) == 3
+    assert err.count("kpatch: warning:") == 3
+    assert "--param redis-enterprise.operatorVersion" in err
+
+
+BAD = [
+    ("malformed.yaml", "fixtures/bad/malformed.yaml:11: invalid YAML"),
+    ("alias-bomb.yaml", "fixtures/bad/alias-bomb.yaml:13: document expands to more than"),
+    ("not-a-mapping.yaml", "fixtures/bad/not-a-mapping.yaml:6: document 2 is not a mapping"),
+    ("broken-imageconfig.yaml",
+     "fixtures/bad/broken-imageconfig.yaml:12: ConfigMap cass-operator-manager-config: "
+     "/data/image_config.yaml: embedded ImageConfig is broken"),
+    ("invalid-image.yaml",
+     "fixtures/bad/invalid-image.yaml:10: Deployment shouting: "
+     "/spec/template/spec/containers/0/image: invalid image reference 'docker.io/Acme/App:1.0'"),
+    ("missing-kind.yaml", "fixtures/bad/missing-kind.yaml:1: not a Kubernetes resource"),
+]
+
+
+@pytest.mark.parametrize(("name", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_gives_one_line_naming_the_place(name: str, message: str) -> None:
+    # A real process: what a user sees, traceback or not.
+    done = subprocess.run(
+        [sys.executable, "-m", "kpatch", "images", f"fixtures/bad/{name}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().split("\n")
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("kpatch: error: " + message)
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["images", "does/not/exist.yaml"], "does/not/exist.yaml: no such file or directory"),
+        (["images", "fixtures/olm", "--param", "x"], "expected PROFILE.NAME=VALUE"),
+        (["images", "fixtures/olm", "--param", "core.nothing=1"], "unknown --param"),
+        (["images", "fixtures/olm", "--max-input-bytes", "10"], "over the limit of 10"),
+        (["images", "fixtures/olm", "--profile-file", "fixtures/bad/malformed.yaml"],
+         "invalid YAML"),
+    ],
+)
+def test_bad_options_exit_2(args: list[str], message: str) -> None:
+    code, out, err = run(*args)
+    assert code == 2
+    assert out == ""
+    assert message in err
+
+
+def test_a_kustomization_that_fails_to_render(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n", encoding="utf-8")
+    code, _, err = run("images", str(tmp_path))
+    assert code == 2
+    assert err.startswith(f"kpatch: error: {tmp_path}: ")
+    assert "failed" in err and len(err.strip().split("\n")) == 1
+
+
+def test_binary_garbage_is_refused_cleanly(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_bytes(b"\xff\xfe\x00bad")
+    code, _, err = run("images", str(garbage))
+    assert code == 2
+    assert "not UTF-8 text" in err

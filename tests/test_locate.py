@@ -1,0 +1,192 @@
+"""The locator, kustomize-filter style: a table of YAML in, image uses out."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpatch.errors import KpatchError
+from kpatch.inventory import build_inventory
+from kpatch.profile import load_profiles
+from kpatch.yamlio import load_stream
+
+PROFILES = load_profiles()
+
+
+def located(text: str) -> list[tuple[str | None, str, str]]:
+    inventory = build_inventory(load_stream(text, "in.yaml"), PROFILES, {})
+    return [(u.image, u.path, u.shape) for u in inventory.uses]
+
+
+CASES = [
+    pytest.param(
+        """
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: a, image: "a:1"}]
+  initContainers: [{name: b, image: "b:1"}]
+""",
+        [("a:1", "/spec/containers/0/image", "string"),
+         ("b:1", "/spec/initContainers/0/image", "string")],
+        id="pod-containers-and-init",
+    ),
+    pytest.param(
+        """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  template:
+    spec:
+      containers:
+        - name: a
+          image: null
+""",
+        [],
+        id="null-image-is-skipped",
+    ),
+    pytest.param(
+        """
+apiVersion: example.com/v1
+kind: Deployment
+metadata: {name: not-apps}
+spec:
+  template:
+    spec:
+      containers: [{name: a, image: "a:1"}]
+""",
+        [],
+        id="kind-matches-only-in-its-group",
+    ),
+    pytest.param(
+        """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data:
+  other.yaml: "kind: Something"
+  image_config.yaml: |
+    apiVersion: config.k8ssandra.io/v1beta2
+    kind: ImageConfig
+    defaults: {registry: r.example}
+    overrides: {repository: mirror}
+    images:
+      a: {repository: x, name: a, tag: "1"}
+      b: {registry: own.example, name: b, digest: "sha256:%s"}
+""" % ("c" * 64),
+        [("r.example/mirror/a:1", "/data/image_config.yaml#/images/a", "embedded"),
+         ("own.example/mirror/b@sha256:" + "c" * 64, "/data/image_config.yaml#/images/b",
+          "embedded")],
+        id="v1beta2-overrides-beat-blocks-defaults-fill-gaps",
+    ),
+    pytest.param(
+        """
+apiVersion: app.redislabs.com/v1
+kind: RedisEnterpriseCluster
+metadata: {name: r}
+spec:
+  redisEnterpriseImageSpec:
+    repository: gcr.io/p/redislabs/redis
+    versionTag: 7.2.4-64
+    digestHash: sha256:%s
+  bootstrapperImageSpec: {repository: gcr.io/p/redislabs/operator, versionTag: 7.2.4-7}
+  redisEnterpriseServicesRiggerImageSpec:
+    repository: gcr.io/p/redislabs/k8s-controller
+    versionTag: 7.2.4-7
+""" % ("d" * 64),
+        [("gcr.io/p/redislabs/redis:7.2.4-64@sha256:" + "d" * 64,
+          "/spec/redisEnterpriseImageSpec", "block"),
+         ("gcr.io/p/redislabs/operator:7.2.4-7", "/spec/bootstrapperImageSpec", "block"),
+         ("gcr.io/p/redislabs/k8s-controller:7.2.4-7",
+          "/spec/redisEnterpriseServicesRiggerImageSpec", "block")],
+        id="redis-specs-with-registry-in-repository",
+    ),
+    pytest.param(
+        """
+apiVersion: operators.coreos.com/v1alpha1
+kind: ClusterServiceVersion
+metadata: {name: csv}
+spec:
+  relatedImages:
+    - {name: x, image: "quay.io/x/y:1"}
+  install:
+    spec:
+      deployments:
+        - name: op
+          spec:
+            template:
+              spec:
+                containers:
+                  - name: op
+                    image: quay.io/x/op:1
+                    env: [{name: RELATED_IMAGE_Y, value: "quay.io/x/y:1"}]
+""",
+        [("quay.io/x/y:1", "/spec/relatedImages/0/image", "string"),
+         ("quay.io/x/op:1",
+          "/spec/install/spec/deployments/0/spec/template/spec/containers/0/image", "string"),
+         ("quay.io/x/y:1",
+          "/spec/install/spec/deployments/0/spec/template/spec/containers/0/env/0/value", "env")],
+        id="olm-cluster-service-version",
+    ),
+    pytest.param(
+        """
+apiVersion: cassandra.datastax.com/v1beta1
+kind: CassandraDatacenter
+metadata: {name: dc}
+spec:
+  serverType: hcd
+  serverVersion: 1.0.0
+""",
+        [("docker.io/datastax/hcd:1.0.0-ubi", "/spec/serverImage", "implicit")],
+        id="cassdc-without-imageconfig-uses-shipped-default",
+    ),
+    pytest.param(
+        """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data:
+  image_config.yaml: |
+    apiVersion: config.k8ssandra.io/v1beta1
+    kind: ImageConfig
+    imageRegistry: registry.corp:5000
+    imageNamespace: internal
+    defaults:
+      dse: {repository: cr.dtsx.io/datastax/dse-mgmtapi-6_8, suffix: -ubi8}
+---
+apiVersion: cassandra.datastax.com/v1beta1
+kind: CassandraDatacenter
+metadata: {name: dc}
+spec: {serverType: dse, serverVersion: 6.8.50}
+""",
+        [("registry.corp:5000/internal/dse-mgmtapi-6_8:6.8.50-ubi8", "/spec/serverImage",
+          "implicit")],
+        id="v1beta1-registry-and-namespace-overrides",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_locate(text: str, expected: list[tuple[str, str, str]]) -> None:
+    assert located(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+         "    - {name: a, image: 42}\n", "image must be a string, not number"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+         "    - {name: a, image: ''}\n", "invalid image reference '': empty"),
+        ("apiVersion: k8ssandra.io/v1alpha1\nkind: K8ssandraCluster\nmetadata: {name: k}\n"
+         "spec:\n  medusa:\n    containerImage: docker.io/k8ssandra/medusa:1\n",
+         "image block must be a mapping, not string"),
+    ],
+)
+def test_wrong_shapes_are_errors_with_a_pointer(text: str, message: str) -> None:
+    with pytest.raises(KpatchError) as caught:
+        located(text)
+    assert message in str(caught.value)
+    assert caught.value.location.pointer
+    assert caught.value.location.line is not None

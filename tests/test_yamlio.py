@@ -1,0 +1,134 @@
+"""Reading YAML: line numbers, limits, and hostile input."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import pytest
+
+from kpatch.errors import KpatchError
+from kpatch.yamlio import LoadLimits, load_stream
+
+STREAM = """\
+# leading comment
+apiVersion: v1
+kind: Pod
+metadata: {name: a}
+spec:
+  containers:
+    - name: one
+      image: busybox:1
+    - {name: two, image: "busybox:2"}
+---
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: b
+"""
+
+
+def test_documents_lines_and_empty_documents() -> None:
+    docs = load_stream(STREAM, "s.yaml")
+    assert [d.index for d in docs] == [0, 2]  # the empty document is dropped
+    assert [d.line for d in docs] == [2, 12]
+    first = docs[0]
+    containers = first.data["spec"]["containers"]
+    assert first.line_of(containers[0], "image") == 8
+    assert first.line_of(containers[1], "image") == 9  # flow mapping: its own line
+    assert first.line_of(containers, 1) == 9
+    assert first.line_of(first.data, "spec") == 5
+    assert first.file == "s.yaml"
+
+
+def test_line_offset_for_embedded_documents() -> None:
+    (doc,) = load_stream("a: 1\nb:\n  c: x\n", "f", line_offset=10)
+    assert doc.line == 11
+    assert doc.line_of(doc.data["b"], "c") == 13
+
+
+BOMB = "\n".join(
+    ["a: &a [" + ", ".join(['"lol"'] * 9) + "]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]"
+       for i in range(8)]
+)
+
+
+def test_alias_bomb_fails_fast_with_bounded_memory() -> None:
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(KpatchError) as caught:
+        load_stream(BOMB, "bomb.yaml")
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert "alias bomb" in str(caught.value)
+    assert str(caught.value).startswith("bomb.yaml:")
+    # Generous bounds: the point is "not exponential", not a timing assertion.
+    assert peak < 20 * 1024 * 1024
+    assert elapsed < 5
+
+
+def test_aliases_within_the_limit_are_fine() -> None:
+    (doc,) = load_stream("base: &b {x: 1}\nuse: *b\n")
+    assert doc.data["use"] == {"x": 1}
+
+
+def test_expansion_limit_is_configurable() -> None:
+    text = "a: &a [1, 2, 3, 4]\nb: [*a, *a, *a, *a]\n"
+    load_stream(text)
+    with pytest.raises(KpatchError, match="more than 10 nodes"):
+        load_stream(text, limits=LoadLimits(max_expanded_nodes=10))
+
+
+def test_size_and_document_limits() -> None:
+    with pytest.raises(KpatchError, match="over the limit of 5"):
+        load_stream("a: 123456\n", "x", LoadLimits(max_input_bytes=5))
+    with pytest.raises(KpatchError, match="more than 2 documents"):
+        load_stream("a: 1\n---\nb: 2\n---\nc: 3\n", "x", LoadLimits(max_documents=2))
+
+
+def test_limits_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPATCH_MAX_DOCUMENTS", "7")
+    assert LoadLimits.from_environment().max_documents == 7
+    assert LoadLimits.from_environment(max_input_bytes=9).max_input_bytes == 9
+    monkeypatch.setenv("KPATCH_MAX_DOCUMENTS", "many")
+    with pytest.raises(KpatchError, match="whole number"):
+        LoadLimits.from_environment()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("a: [1, 2\n", 2, "invalid YAML"),
+        ("a: 1\n b: 2\n", 2, "invalid YAML"),
+        ("key: 'unterminated\n", 2, "invalid YAML"),
+        ("a: *undefined\n", 1, "invalid YAML"),
+        ("\t- tab\n", 1, "invalid YAML"),
+    ],
+)
+def test_yaml_errors_name_the_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(KpatchError) as caught:
+        load_stream(text, "f.yaml")
+    assert caught.value.location.file == "f.yaml"
+    assert caught.value.location.line == line
+    assert message in caught.value.message
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    with pytest.raises(KpatchError):
+        load_stream("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+     "".join("  " * i + "k:\n" for i in range(2000)) + "  " * 2000 + "v: 1\n",
+     "- " * 5000 + "x\n"],
+    ids=["flow", "block", "dashes"],
+)
+def test_hostile_nesting_is_refused_before_libyaml_recurses(text: str) -> None:
+    # libyaml's C composer segfaults around 30,000 levels: never get there.
+    with pytest.raises(KpatchError, match="nests deeper than 500 levels"):
+        load_stream(text, "deep.yaml")
