@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench overlays clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: lint
 
 demo: $(STAMP)
 	@sh demo.sh $(VENV)/bin/kpatch
+
+# Regenerate overlays/ from every fixture base (a test fails when they drift).
+overlays: $(STAMP)
+	@for base in fixtures/*/kustomization.yaml; do \
+	  name=$$(basename $$(dirname $$base)); \
+	  $(VENV)/bin/kpatch relocate fixtures/$$name --registry registry.corp:5000 \
+	    --output overlays/$$name --pull-secret regcred --pull-policy IfNotPresent --force \
+	    || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(PY) bench/run.py

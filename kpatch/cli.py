@@ -15,7 +15,10 @@ import click
 from kpatch import __version__
 from kpatch.errors import ExitCode, KpatchError
 from kpatch.inventory import InventoryOptions, find_images
-from kpatch.report import FORMATS, render
+from kpatch.overlay import relocate_to_overlay
+from kpatch.relocate import PULL_POLICIES, RelocateOptions
+from kpatch.relocation import RelocationRules
+from kpatch.report import FORMATS, plan_table, render
 from kpatch.yamlio import LoadLimits
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,3 +120,92 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     click.echo(render(inventory, fmt, unique), nl=False)
     for use in inventory.unresolved:
         click.echo(f"kpatch: warning: {use.resource} {use.path}: {use.reason}", err=True)
+
+
+def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ...],
+                      secrets: tuple[str, ...], policy: str | None, flatten: bool,
+                      service_accounts: bool) -> str:
+    """The command recorded in generated files: canonical, so re-runs are identical."""
+    words = ["kpatch relocate", base, "--registry", registry, "--output", output]
+    for item in maps:
+        words += ["--map", item]
+    for secret in secrets:
+        words += ["--pull-secret", secret]
+    if policy:
+        words += ["--pull-policy", policy]
+    if flatten:
+        words.append("--flatten")
+    if service_accounts:
+        words.append("--service-accounts")
+    return " ".join(words)
+
+
+@main.command()
+@click.argument("base", metavar="BASE")
+@click.option("--registry", required=True, metavar="HOST[:PORT][/PREFIX]",
+              help="Target registry; each image keeps its path under it.")
+@click.option("--output", "-o", required=True, metavar="DIR",
+              help="Overlay directory to write (kustomization.yaml and patch files).")
+@click.option("--map", "maps", multiple=True, metavar="FROM=TO",
+              help="Prefix mapping, longest FROM wins (repeatable).")
+@click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
+@click.option("--pull-secret", "secrets", multiple=True, metavar="NAME",
+              help="Pull secret name to reference (repeatable). kpatch never reads credentials.")
+@click.option("--pull-policy", "policy", type=click.Choice(PULL_POLICIES), default=None)
+@click.option("--service-accounts", is_flag=True,
+              help="Also add the pull secrets to the ServiceAccounts of relocated pods.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
+@click.option("--allow-unrelocated", is_flag=True,
+              help="Write the overlay even if some images cannot be relocated.")
+@click.option("--write-base-kustomization", is_flag=True,
+              help="For a BASE of plain manifests: write BASE/kustomization.yaml listing them.")
+@inventory_options
+@handle_errors
+def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatten: bool,
+             secrets: tuple[str, ...], policy: str | None, service_accounts: bool,
+             dry_run: bool, force: bool, allow_unrelocated: bool,
+             write_base_kustomization: bool, profiles: tuple[str, ...],
+             profile_files: tuple[str, ...], params: tuple[str, ...], renderer: str,
+             max_input_bytes: int | None) -> None:
+    """Write a kustomize overlay at DIR that moves every image BASE pulls to REGISTRY.
+
+    BASE is a kustomization directory, or a folder of plain manifests (see
+    --write-base-kustomization). Each patched resource gets one JSON6902 patch
+    file whose `test` operations make a drifted base fail to build.
+    """
+    rules = RelocationRules.parse(registry, maps, flatten=flatten)
+    options = RelocateOptions(rules, pull_secrets=secrets, pull_policy=policy,
+                              service_accounts=service_accounts)
+    inventory = build_options(profiles, profile_files, params, renderer, max_input_bytes)
+    command = _relocate_command(base, registry, output, maps, secrets, policy, flatten,
+                                service_accounts)
+    result = relocate_to_overlay(
+        base, output, options, inventory, command, dry_run=dry_run, force=force,
+        allow_unrelocated=allow_unrelocated, write_base_kustomization=write_base_kustomization)
+    plan = result.plan
+    if result.renderer:
+        click.echo(f"kpatch: rendered {base} with {result.renderer}", err=True)
+    for warning in plan.warnings:
+        click.echo(f"kpatch: warning: {warning}", err=True)
+    for item in plan.unrelocated:
+        click.echo(f"kpatch: warning: not relocated: {item.resource} {item.path}: {item.reason}",
+                   err=True)
+    if dry_run:
+        click.echo(plan_table(plan), nl=False)
+        if result.base_kustomization is not None:
+            click.echo(f"\n{base} has no kustomization.yaml: --write-base-kustomization would "
+                       f"write {base}/kustomization.yaml:\n{result.base_kustomization}", nl=False)
+        click.echo(f"\n{len(result.overlay.files)} file(s) would be written to {output} "
+                   "(dry run: nothing written)")
+        if plan.unrelocated and not allow_unrelocated:
+            sys.exit(int(ExitCode.UNRELOCATED))
+        return
+    if result.base_kustomization is not None:
+        click.echo(f"wrote {base}/kustomization.yaml (lists the manifests of the base)")
+    moved = len(plan.moves)
+    if result.written:
+        click.echo(f"{output}: {moved} image reference(s) relocated; wrote "
+                   f"{len(result.written)} file(s)")
+    else:
+        click.echo(f"{output}: up to date ({moved} image reference(s) relocated)")

@@ -106,10 +106,29 @@ class FieldSpec:
     overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     note: str | None = None
     pulled: bool = True
+    # For fields inside a pod spec: how many path tokens lead to the pod spec, and
+    # the key of its pull-secret list (``imagePullSecrets``).
+    pod_spec_depth: int | None = None
+    pull_secrets_key: str | None = None
 
     @property
     def path_text(self) -> str:
         return "/".join(str(s) for s in self.path)
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    """Where a kind keeps resource-wide pull secrets and pull policy.
+
+    ``secrets_style``: ``objects`` ([{name: x}]), ``object`` ({name: x}, one
+    secret only) or ``names`` ([x]).
+    """
+
+    profile: str
+    kinds: tuple[KindMatch, ...]
+    secrets_path: tuple[str, ...] | None = None
+    secrets_style: str = "objects"
+    policy_path: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,7 @@ class Profile:
     source: str
     fields: tuple[FieldSpec, ...]
     implicit: tuple[ImplicitRule, ...]
+    pull_settings: tuple[PullSettings, ...]
     params: Mapping[str, str]
     data: Mapping[str, Any]
     templates: Mapping[str, tuple[Mapping[str, Any], ...]]
@@ -225,6 +245,7 @@ def _parse_field(
     blocks: Mapping[str, BlockLayout],
     kinds: tuple[KindMatch, ...] | None = None,
     prefix: str = "",
+    pull_secrets_key: str | None = None,
 ) -> FieldSpec:
     entry = check.mapping(raw, where)
     check.known_keys(entry, _FIELD_KEYS, where)
@@ -288,7 +309,14 @@ def _parse_field(
         overrides=overrides,
         note=entry.get("note"),
         pulled=pulled,
+        pod_spec_depth=_token_count(prefix) if pull_secrets_key else None,
+        pull_secrets_key=pull_secrets_key,
     )
+
+
+def _token_count(path: str) -> int:
+    """How many JSON pointer tokens a field path stands for (``a[]/b`` -> 3)."""
+    return sum(2 if segment.each else 1 for segment in parse_path(path))
 
 
 def _pointer(check: _Checker, text: str, where: str) -> tuple[str, ...]:
@@ -298,7 +326,36 @@ def _pointer(check: _Checker, text: str, where: str) -> tuple[str, ...]:
 
 
 _TOP_KEYS = ("format", "profile", "description", "blocks", "templates", "fields",
-             "implicit", "params", "data")
+             "implicit", "pullSettings", "params", "data")
+SECRET_STYLES = ("objects", "object", "names")
+
+
+def _parse_pull_settings(check: _Checker, profile: str, raw: Any) -> tuple[PullSettings, ...]:
+    if not isinstance(raw, list):
+        raise check.fail("pullSettings", "expected a list")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"pullSettings[{i}]"
+        entry = check.mapping(item, where)
+        check.known_keys(entry, ("match", "pullSecrets", "pullPolicy"), where)
+        secrets_path, style, policy_path = None, "objects", None
+        if "pullSecrets" in entry:
+            secrets = check.mapping(entry["pullSecrets"], f"{where}.pullSecrets")
+            check.known_keys(secrets, ("path", "style"), f"{where}.pullSecrets")
+            secrets_path = tuple(check.string(secrets.get("path"), f"{where}.pullSecrets.path")
+                                 .split("/"))
+            style = secrets.get("style", "objects")
+            if style not in SECRET_STYLES:
+                raise check.fail(f"{where}.pullSecrets.style",
+                                 f"{style!r} is not one of {', '.join(SECRET_STYLES)}")
+        if "pullPolicy" in entry:
+            policy = check.mapping(entry["pullPolicy"], f"{where}.pullPolicy")
+            check.known_keys(policy, ("path",), f"{where}.pullPolicy")
+            policy_path = tuple(check.string(policy.get("path"), f"{where}.pullPolicy.path")
+                                .split("/"))
+        out.append(PullSettings(profile, _kinds(check, entry.get("match"), f"{where}.match"),
+                                secrets_path, style, policy_path))
+    return tuple(out)
 
 
 def parse_profile(raw: Any, source: str, shared_templates: Mapping[str, Any] | None = None,
@@ -329,15 +386,19 @@ def parse_profile(raw: Any, source: str, shared_templates: Mapping[str, Any] | N
         entry = check.mapping(raw_field, where)
         if "template" in entry:
             # A template (e.g. the pod spec fields) applied under a path prefix.
-            check.known_keys(entry, ("match", "template", "at"), where)
+            check.known_keys(entry, ("match", "template", "at", "pullSecrets"), where)
             template = check.string(entry["template"], f"{where}.template")
             if template not in templates:
                 raise check.fail(f"{where}.template", f"no template named {template!r}")
             kinds = _kinds(check, entry.get("match"), f"{where}.match")
             at = check.string(entry.get("at"), f"{where}.at")
+            secrets_key = entry.get("pullSecrets")
+            if secrets_key is not None:
+                check.string(secrets_key, f"{where}.pullSecrets")
             for j, item in enumerate(templates[template]):
                 fields.append(_parse_field(check, name, item, f"templates.{template}[{j}]",
-                                           blocks, kinds=kinds, prefix=at))
+                                           blocks, kinds=kinds, prefix=at,
+                                           pull_secrets_key=secrets_key))
         else:
             fields.append(_parse_field(check, name, entry, where, blocks))
     implicit: list[ImplicitRule] = []
@@ -356,12 +417,14 @@ def parse_profile(raw: Any, source: str, shared_templates: Mapping[str, Any] | N
         implicit.append(ImplicitRule(rule, name, _kinds(check, entry.get("match"),
                                                          f"{where}.match"), options))
     params = check.mapping(top.get("params", {}), "params")
+    pull_settings = _parse_pull_settings(check, name, top.get("pullSettings", []))
     return Profile(
         name=name,
         description=str(top.get("description", "")),
         source=source,
         fields=tuple(fields),
         implicit=tuple(implicit),
+        pull_settings=pull_settings,
         params={k: str(v) for k, v in params.items()},
         data=check.mapping(top.get("data", {}), "data"),
         templates=templates,

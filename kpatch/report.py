@@ -11,6 +11,7 @@ import yaml
 
 from kpatch.inventory import Inventory
 from kpatch.model import ImageUse
+from kpatch.relocate import RelocationPlan
 
 FORMATS = ("table", "json", "yaml", "csv")
 CSV_COLUMNS = ("image", "normalized", "registry", "repository", "tag", "digest", "apiVersion",
@@ -118,3 +119,16 @@ def to_csv(inventory: Inventory, unique: bool = False) -> str:
 def render(inventory: Inventory, fmt: str, unique: bool = False) -> str:
     writers = {"table": table, "json": to_json, "yaml": to_yaml, "csv": to_csv}
     return writers[fmt](inventory, unique)
+
+
+def plan_table(plan: RelocationPlan) -> str:
+    """The dry-run view: each reference, old -> new, and where."""
+    rows: list[tuple[str, ...]] = [("RESOURCE", "PATH", "IMAGE", "RELOCATED TO", "HOW")]
+    for move in plan.moves:
+        rows.append((str(move.resource), move.path, move.old or "?", move.new, move.how))
+    for item in plan.unrelocated:
+        rows.append((str(item.resource), item.path, item.image or "?", "NOT RELOCATED",
+                     item.reason))
+    if len(rows) == 1:
+        return "nothing to relocate: every image is already under the target\n"
+    return _table(rows)

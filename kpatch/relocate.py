@@ -1,0 +1,546 @@
+"""The relocation planner: from an inventory to JSON6902 operations per resource.
+
+Pure: documents and an inventory in, a ``RelocationPlan`` out. Nothing here
+reads or writes files (kpatch/overlay.py does). The plan is checked before it
+is returned: its operations are applied in process and the result inventoried
+again; any image that did not land under the target is listed as unrelocated,
+so a miss is never silent.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonpatch
+
+from kpatch.editors.imageconfig import imageconfig_edits
+from kpatch.errors import KpatchError
+from kpatch.inventory import Inventory, build_inventory
+from kpatch.locate import FieldIndex, compose_block_parts, format_parts
+from kpatch.model import MISSING, ImageUse, ResourceId, child, lookup, pointer
+from kpatch.profile import BlockLayout, FieldSpec, Profile, PullSettings
+from kpatch.reference import ImageReference
+from kpatch.relocation import RelocationRules
+from kpatch.yamledit import Edit, apply_edits, edit_yaml_text
+from kpatch.yamlio import Document, SourceText
+
+Tokens = tuple[str | int, ...]
+Op = dict[str, Any]
+RESTART_ANNOTATION = "kpatch.dev/image-config-hash"
+PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+
+
+@dataclass(frozen=True)
+class RelocateOptions:
+    rules: RelocationRules
+    pull_secrets: tuple[str, ...] = ()
+    pull_policy: str | None = None
+    service_accounts: bool = False
+
+
+@dataclass
+class Move:
+    resource: ResourceId
+    path: str
+    old: str | None
+    new: str
+    how: str  # "replace", "block", "explicit", "imageconfig"
+
+
+@dataclass
+class Unrelocated:
+    resource: ResourceId
+    path: str
+    image: str | None
+    reason: str
+
+
+@dataclass
+class ResourcePatch:
+    resource: ResourceId
+    ops: list[Op]
+
+
+@dataclass
+class RelocationPlan:
+    patches: list[ResourcePatch]
+    moves: list[Move]
+    unrelocated: list[Unrelocated]
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- JSON6902 operation builders -------------------------------------------------
+
+
+def op_test(tokens: Tokens, value: Any) -> Op:
+    return {"op": "test", "path": pointer(tokens), "value": value}
+
+
+def op_replace(tokens: Tokens, value: Any) -> Op:
+    return {"op": "replace", "path": pointer(tokens), "value": value}
+
+
+def op_add_path(data: Any, tokens: Tokens, value: Any) -> Op:
+    """``add`` that creates missing parents: the op lands at the first missing step."""
+    node = data
+    for depth, token in enumerate(tokens[:-1]):
+        nested = child(node, token)
+        if nested is MISSING or not isinstance(nested, (dict, list)):
+            built: Any = value
+            for inner in reversed(tokens[depth + 1 :]):
+                built = {inner: built}
+            return {"op": "add", "path": pointer(tokens[: depth + 1]), "value": built}
+        node = nested
+    return {"op": "add", "path": pointer(tokens), "value": value}
+
+
+def _guard_name(data: Any, tokens: Tokens) -> list[Op]:
+    """A ``test`` of the name of the nearest list item holding ``tokens`` (the
+    container, the env var), so a drifted base fails instead of being patched."""
+    for depth in range(len(tokens) - 1, -1, -1):
+        if isinstance(tokens[depth], int):
+            item = lookup(data, tokens[: depth + 1])
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                return [op_test((*tokens[: depth + 1], "name"), item["name"])]
+            return []
+    return []
+
+
+def location_parts(layout: BlockLayout, ref: ImageReference) -> dict[str, str]:
+    """The parts (registry, repository, name) that spell ``ref``'s location in this
+    layout: a layout without a registry key keeps the registry in the repository."""
+    keys = layout.parts
+    path_dir, _, last = ref.path.rpartition("/")
+    parts: dict[str, str] = {}
+    if "name" in keys:
+        repository = path_dir
+        parts["name"] = last
+    else:
+        repository = ref.path
+    if "registry" in keys:
+        if ref.registry:
+            parts["registry"] = ref.registry
+    elif ref.registry:
+        repository = f"{ref.registry}/{repository}" if repository else ref.registry
+    if "repository" in keys and repository:
+        parts["repository"] = repository
+    return parts
+
+
+def block_parts(layout: BlockLayout, ref: ImageReference) -> dict[str, str]:
+    """The block keys (not parts) that spell ``ref``'s location."""
+    return {layout.parts[part]: value for part, value in location_parts(layout, ref).items()}
+
+
+def block_changes(spec: FieldSpec, block: dict[str, Any], root: Any,
+                  ref: ImageReference) -> dict[str, str]:
+    """Keys to set so that the block, with whatever it inherits from ``root``,
+    spells ``ref``: parts that already come out right are left alone."""
+    assert spec.block is not None
+    effective, _ = compose_block_parts(spec, block, root)
+    wanted = location_parts(spec.block, ref)
+    return {spec.block.parts[part]: value for part, value in wanted.items()
+            if effective.get(part) != value}
+
+
+def full_block(layout: BlockLayout, ref: ImageReference) -> dict[str, str]:
+    parts = block_parts(layout, ref)
+    if ref.tag and "tag" in layout.parts:
+        parts[layout.parts["tag"]] = ref.tag
+    if ref.digest and "digest" in layout.parts:
+        parts[layout.parts["digest"]] = ref.digest
+    return parts
+
+
+# --- the planner -----------------------------------------------------------------
+
+
+@dataclass
+class _ResourceWork:
+    doc: Document
+    rid: ResourceId
+    ops: list[Op] = field(default_factory=list)
+    pod_specs: dict[Tokens, None] = field(default_factory=dict)  # ordered set
+    relocated_any: bool = False
+
+
+class Planner:
+    def __init__(self, inventory: Inventory, options: RelocateOptions) -> None:
+        self.inventory = inventory
+        self.options = options
+        self.rules = options.rules
+        self.index = FieldIndex(inventory.profiles)
+        self.work: dict[ResourceId, _ResourceWork] = {}
+        for doc, rid in inventory.resources:
+            self.work.setdefault(rid, _ResourceWork(doc, rid))
+        self.moves: list[Move] = []
+        self.unrelocated: list[Unrelocated] = []
+        self.warnings: list[str] = []
+        self.profiles = {p.name: p for p in inventory.profiles}
+
+    # -- entry ---------------------------------------------------------------
+
+    def plan(self) -> RelocationPlan:
+        embedded: dict[tuple[ResourceId, Tokens], list[ImageUse]] = {}
+        for use in self.inventory.uses:
+            if use.reference is None:
+                self.unrelocated.append(Unrelocated(
+                    use.resource, use.path, None,
+                    use.reason or "the image cannot be known from the input"))
+                continue
+            if use.shape == "embedded":
+                outer = use.tokens[: use.tokens.index("#")]
+                embedded.setdefault((use.resource, outer), []).append(use)
+                continue
+            if use.implicit:
+                self._implicit(use)
+            elif use.shape == "block":
+                self._block(use)
+            else:
+                self._string(use)
+        for embedded_doc in self.inventory.embedded:
+            key = (embedded_doc.resource, embedded_doc.tokens)
+            self._embedded(embedded_doc, embedded.get(key, []))
+        for work in self.work.values():
+            if work.relocated_any:
+                self._resource_pull_settings(work)
+            self._pod_spec_secrets(work)
+        if self.options.service_accounts:
+            self._service_accounts()
+        patches = [ResourcePatch(w.rid, w.ops) for w in self.work.values() if w.ops]
+        plan = RelocationPlan(patches, self.moves, self.unrelocated, self.warnings)
+        self._verify(plan)
+        return plan
+
+    # -- written references --------------------------------------------------
+
+    def _target(self, use: ImageUse) -> ImageReference | None:
+        assert use.reference is not None
+        new = self.rules.relocate(use.reference)
+        return None if new == use.reference else new
+
+    def _string(self, use: ImageUse) -> None:
+        work = self.work[use.resource]
+        new = self._target(use)
+        data = work.doc.data
+        if new is not None:
+            work.ops += _guard_name(data, use.tokens)
+            work.ops += [op_test(use.tokens, use.image), op_replace(use.tokens, str(new))]
+            work.relocated_any = True
+            self.moves.append(Move(use.resource, use.path, use.image, str(new), "replace"))
+        spec = use.spec
+        if spec is None:
+            return
+        if new is not None or self.options.pull_policy:
+            self._container_settings(work, use, spec)
+
+    def _container_settings(self, work: _ResourceWork, use: ImageUse, spec: FieldSpec) -> None:
+        policy = self.options.pull_policy
+        if policy and spec.pull_policy_key and use.pull_policy != policy:
+            work.ops.append(op_add_path(
+                work.doc.data, (*use.tokens[:-1], spec.pull_policy_key), policy))
+        if spec.pod_spec_depth is not None and self.options.pull_secrets:
+            work.pod_specs[use.tokens[: spec.pod_spec_depth]] = None
+
+    def _block(self, use: ImageUse) -> None:
+        work = self.work[use.resource]
+        spec, block = use.spec, use.block
+        assert spec is not None and spec.block is not None and block is not None
+        new = self._target(use)
+        changes: dict[str, Any] = {}
+        if new is not None:
+            changes.update(block_changes(spec, block, work.doc.data, new))
+            self.moves.append(Move(use.resource, use.path, use.image, str(new), "block"))
+            work.relocated_any = True
+        changes.update(self._block_settings(spec.block, block, relocated=new is not None))
+        for key, value in changes.items():
+            tokens = (*use.tokens, key)
+            if key in block:
+                if block[key] == value:
+                    continue
+                work.ops += [op_test(tokens, block[key]), op_replace(tokens, value)]
+            else:
+                work.ops.append({"op": "add", "path": pointer(tokens), "value": value})
+
+    def _block_settings(self, layout: BlockLayout, block: dict[str, Any],
+                        relocated: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.options.pull_policy and layout.pull_policy:
+            out[layout.pull_policy] = self.options.pull_policy
+        if relocated and self.options.pull_secrets and layout.pull_secret:
+            key, *rest = layout.pull_secret
+            if lookup(block, layout.pull_secret) is None:
+                value: Any = self.options.pull_secrets[0]
+                for inner in reversed(rest):
+                    value = {inner: value}
+                out[key] = value
+        return out
+
+    # -- implicit images -------------------------------------------------------
+
+    def _implicit(self, use: ImageUse) -> None:
+        assert use.reference is not None
+        if any(e.get("level") == "imageconfig" for e in use.effective_for):
+            return  # derived from an ImageConfig in the input: the config is edited
+        work = self.work[use.resource]
+        new = self.rules.relocate(use.reference)
+        if new == use.reference:
+            return
+        spec = self._spec_at(use.resource, use.tokens)
+        if spec is None:
+            self.unrelocated.append(Unrelocated(
+                use.resource, use.path, use.image,
+                "no profile field to write this implicit image into"))
+            return
+        if spec.shape == "block" and spec.block is not None:
+            value: Any = full_block(spec.block, new)
+            value.update(self._block_settings(spec.block, {}, relocated=True))
+        else:
+            value = str(new)
+        work.ops.append(op_add_path(work.doc.data, use.tokens, value))
+        work.relocated_any = True
+        self.moves.append(Move(use.resource, use.path, use.image, str(new), "explicit"))
+
+    def _spec_at(self, rid: ResourceId, tokens: Tokens) -> FieldSpec | None:
+        for spec in self.index.specs_for(rid.api_version, rid.kind):
+            if spec.shape in ("string", "block") and _matches(spec, tokens):
+                return spec
+        return None
+
+    # -- embedded documents ------------------------------------------------------
+
+    def _embedded(self, embedded: Any, uses: list[ImageUse]) -> None:
+        work = self.work[embedded.resource]
+        inner: Document = embedded.document
+        edits: list[Edit] = []
+        if embedded.kind == "ImageConfig":
+            cass = self.profiles.get("cass-operator")
+            builtin = dict((cass.data if cass else {}).get("builtinRepositories") or {})
+            edits += imageconfig_edits(inner.data, self.rules, self._server_types(), builtin)
+        # Document-level settings (defaults.registry...) move first; blocks then
+        # change only the parts that still come out wrong.
+        settled = apply_edits(inner.data, edits)
+        for use in uses:
+            new = self._target(use)
+            if new is None:
+                continue
+            tokens = use.tokens[use.tokens.index("#") + 1 :]
+            if use.embedded_shape == "block" and use.spec and use.spec.block:
+                block = lookup(settled, tokens)
+                for key, value in block_changes(use.spec, block, settled, new).items():
+                    edits.append(((*tokens, key), value))
+            else:
+                edits.append((tokens, str(new)))
+            self.moves.append(Move(use.resource, use.path, use.image, str(new), "imageconfig"))
+        if not edits:
+            return
+        edits += self._settings_edits(inner.data, embedded.api_version, embedded.kind)
+        original = lookup(embedded.outer.data, embedded.tokens)
+        try:
+            updated = edit_yaml_text(original, _unique_edits(edits))
+        except KpatchError as exc:
+            raise exc.at(file=work.doc.file, resource=str(work.rid),
+                         pointer=pointer(embedded.tokens)) from None
+        if updated == original:
+            return
+        work.ops += [op_test(embedded.tokens, original), op_replace(embedded.tokens, updated)]
+        work.relocated_any = True
+        self._restart_operator(work, updated)
+
+    def _server_types(self) -> set[str]:
+        types = set()
+        for use in self.inventory.uses:
+            if use.implicit and use.component == "server" and any(
+                    e.get("level") == "imageconfig" for e in use.effective_for):
+                data = self.work[use.resource].doc.data
+                spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+                server_type = spec.get("serverType") or lookup(spec, ("cassandra", "serverType"))
+                types.add(server_type if isinstance(server_type, str) else "cassandra")
+        return types
+
+    def _restart_operator(self, work: _ResourceWork, new_config: str) -> None:
+        """The operator reads its ImageConfig at start: roll its Deployment."""
+        cass = self.profiles.get("cass-operator")
+        operator_images = [str(i) for i in (cass.data if cass else {}).get("operatorImages") or []]
+        digest = hashlib.sha256(new_config.encode("utf-8")).hexdigest()[:16]
+        config = work.rid
+        for candidate in self.work.values():
+            rid = candidate.rid
+            if rid.kind != "Deployment" or rid.namespace != config.namespace:
+                continue
+            pod = lookup(candidate.doc.data, ("spec", "template", "spec")) or {}
+            mounts = any(
+                isinstance(v, dict) and lookup(v, ("configMap", "name")) == config.name
+                for v in pod.get("volumes") or [])
+            runs = any(
+                u.resource == rid and u.reference is not None and any(
+                    u.reference.repository.endswith(image) for image in operator_images)
+                for u in self.inventory.uses)
+            if not (mounts or runs):
+                continue
+            tokens = ("spec", "template", "metadata", "annotations", RESTART_ANNOTATION)
+            if lookup(candidate.doc.data, tokens) == digest:
+                continue
+            candidate.ops.append(op_add_path(candidate.doc.data, tokens, digest))
+            self.warnings.append(
+                f"{config} changes: {rid} gets annotation {RESTART_ANNOTATION} so the "
+                "operator restarts and reads it; running CassandraDatacenters take the new "
+                "images only when they are re-created")
+
+    # -- pull secrets and policy ------------------------------------------------------
+
+    def _settings_for(self, api_version: str, kind: str) -> list[PullSettings]:
+        return [s for p in self.inventory.profiles for s in p.pull_settings
+                if any(m.matches(api_version, kind) for m in s.kinds)]
+
+    def _settings_edits(self, data: dict[str, Any], api_version: str, kind: str) -> list[Edit]:
+        edits: list[Edit] = []
+        for settings in self._settings_for(api_version, kind):
+            if settings.secrets_path and self.options.pull_secrets:
+                current = lookup(data, settings.secrets_path)
+                value = _merge_secrets(current, self.options.pull_secrets,
+                                       settings.secrets_style)
+                if value != current:
+                    edits.append((settings.secrets_path, value))
+            policy = self.options.pull_policy
+            if settings.policy_path and policy and lookup(data, settings.policy_path) != policy:
+                edits.append((settings.policy_path, policy))
+        return edits
+
+    def _resource_pull_settings(self, work: _ResourceWork) -> None:
+        for tokens, value in self._settings_edits(work.doc.data, work.rid.api_version,
+                                                  work.rid.kind):
+            current = lookup(work.doc.data, tokens)
+            if current is None:
+                work.ops.append(op_add_path(work.doc.data, tokens, value))
+            else:
+                work.ops += [op_test(tokens, current), op_replace(tokens, value)]
+
+    def _pod_spec_secrets(self, work: _ResourceWork) -> None:
+        for tokens in work.pod_specs:
+            pod = lookup(work.doc.data, tokens)
+            if not isinstance(pod, dict):
+                continue
+            work.ops += _secret_list_ops(work.doc.data, (*tokens, "imagePullSecrets"),
+                                         self.options.pull_secrets)
+
+    def _service_accounts(self) -> None:
+        wanted: dict[tuple[str | None, str], None] = {}
+        for work in self.work.values():
+            for tokens in work.pod_specs:
+                pod = lookup(work.doc.data, tokens) or {}
+                name = pod.get("serviceAccountName") or pod.get("serviceAccount") or "default"
+                wanted[(work.rid.namespace, str(name))] = None
+        for work in self.work.values():
+            if work.rid.kind == "ServiceAccount" and (work.rid.namespace, work.rid.name) in wanted:
+                work.ops += _secret_list_ops(work.doc.data, ("imagePullSecrets",),
+                                             self.options.pull_secrets)
+
+    # -- the check -----------------------------------------------------------------------
+
+    def _verify(self, plan: RelocationPlan) -> None:
+        """Apply the plan in process and inventory the result: every image must
+        have moved under the target, with its tag and digest unchanged."""
+        patched = apply_plan(self.inventory, plan)
+        after = build_inventory(patched, self.inventory.profiles, {}, None)
+        before = {(u.resource, u.path): u for u in self.inventory.uses}
+        listed = {(u.resource, u.path) for u in plan.unrelocated}
+        for use in after.uses:
+            if use.reference is None or (use.resource, use.path) in listed:
+                continue
+            original = before.get((use.resource, use.path))
+            if not self.rules.is_relocated(use.reference):
+                plan.unrelocated.append(Unrelocated(
+                    use.resource, use.path, use.image,
+                    "kpatch could not express this relocation in the resource "
+                    f"(after patching it still reads {use.image})"))
+            elif original is not None and original.reference is not None and (
+                    original.reference.tag, original.reference.digest) != (
+                    use.reference.tag, use.reference.digest):
+                raise KpatchError(
+                    f"internal check failed: {use.resource} {use.path} changed tag or digest "
+                    f"({original.image} -> {use.image})")
+
+
+def _matches(spec: FieldSpec, tokens: Tokens) -> bool:
+    position = 0
+    for segment in spec.path:
+        if position >= len(tokens):
+            return False
+        token = tokens[position]
+        if not isinstance(token, str) or (segment.key != "*" and token != segment.key):
+            return False
+        position += 1
+        if segment.each:
+            if position >= len(tokens) or not isinstance(tokens[position], int):
+                return False
+            position += 1
+    return position == len(tokens)
+
+
+def _merge_secrets(current: Any, names: Sequence[str], style: str) -> Any:
+    if style == "object":
+        # One secret only (ImageConfig v1beta1): keep one that is set.
+        if isinstance(current, dict) and current.get("name"):
+            return current
+        return {"name": names[0]}
+    items = list(current) if isinstance(current, list) else []
+    have = {i.get("name") if isinstance(i, dict) else i for i in items}
+    for name in names:
+        if name not in have:
+            items.append({"name": name} if style == "objects" else name)
+    return items
+
+
+def _secret_list_ops(data: Any, tokens: Tokens, names: Sequence[str]) -> list[Op]:
+    current = lookup(data, tokens)
+    if not isinstance(current, list):
+        if not names:
+            return []
+        return [op_add_path(data, tokens, [{"name": n} for n in names])]
+    have = {i.get("name") for i in current if isinstance(i, dict)}
+    return [{"op": "add", "path": pointer((*tokens, "-")), "value": {"name": n}}
+            for n in names if n not in have]
+
+
+def _unique_edits(edits: list[Edit]) -> list[Edit]:
+    seen: dict[Tokens, Any] = {}
+    for tokens, value in edits:
+        seen[tokens] = value
+    return list(seen.items())
+
+
+def apply_plan(inventory: Inventory, plan: RelocationPlan) -> list[Document]:
+    """The base's documents with the plan's operations applied (JSON6902)."""
+    ops_by_resource = {p.resource: p.ops for p in plan.patches}
+    out: list[Document] = []
+    for doc, rid in inventory.resources:
+        data = doc.data
+        ops = ops_by_resource.get(rid)
+        if ops:
+            try:
+                data = jsonpatch.apply_patch(copy.deepcopy(doc.data), ops)
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+                raise KpatchError(f"internal check failed: the plan does not apply: {exc}",
+                                  resource=str(rid)) from None
+        out.append(Document(data, SourceText("", doc.file), doc.index, doc.line, {}))
+    return out
+
+
+def plan_relocation(inventory: Inventory, options: RelocateOptions) -> RelocationPlan:
+    if options.pull_policy is not None and options.pull_policy not in PULL_POLICIES:
+        raise KpatchError(f"invalid pull policy {options.pull_policy!r}; "
+                          f"choose {', '.join(PULL_POLICIES)}")
+    return Planner(inventory, options).plan()
+
+
+def describe_block(spec: FieldSpec, ref: ImageReference) -> str:
+    assert spec.block is not None
+    return format_parts({k: v for k, v in full_block(spec.block, ref).items()})
+
+
+__all__ = ["Profile", "RelocateOptions", "RelocationPlan", "plan_relocation"]
