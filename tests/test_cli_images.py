@@ -25,7 +25,7 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 
 def test_json_is_the_documented_contract() -> None:
-    code, out, _ = run("images", "fixtures/workloads", "--format", "json")
+    code, out, _ = run("images", "fixtures/workloads/workloads.yaml", "--format", "json")
     assert code == 0
     items = json.loads(out)
     assert len(items) == 12
@@ -46,7 +46,8 @@ def test_json_is_the_documented_contract() -> None:
 
 
 def test_unique_gives_one_row_per_image() -> None:
-    code, out, _ = run("images", "fixtures/redis-enterprise", "--format", "json", "--unique")
+    code, out, _ = run("images", "fixtures/redis-enterprise/bundle.yaml",
+                       "fixtures/redis-enterprise/clusters.yaml", "--format", "json", "--unique")
     assert code == 0
     items = json.loads(out)
     assert [i["normalized"] for i in items] == [
@@ -59,11 +60,14 @@ def test_unique_gives_one_row_per_image() -> None:
     assert items[0]["uses"] == 4
 
 
+OLM = "fixtures/olm/operator.yaml"  # the file, not the base: document order, no renderer
+
+
 def test_table_yaml_and_csv_agree_with_json() -> None:
-    _, as_json, _ = run("images", "fixtures/olm", "--format", "json")
-    _, as_yaml, _ = run("images", "fixtures/olm", "--format", "yaml")
-    _, as_csv, _ = run("images", "fixtures/olm", "--format", "csv")
-    _, as_table, _ = run("images", "fixtures/olm")
+    _, as_json, _ = run("images", OLM, "--format", "json")
+    _, as_yaml, _ = run("images", OLM, "--format", "yaml")
+    _, as_csv, _ = run("images", OLM, "--format", "csv")
+    _, as_table, _ = run("images", OLM)
     expected = json.loads(as_json)
     assert yaml.safe_load(as_yaml) == expected
     rows = list(csv.DictReader(io.StringIO(as_csv)))
