@@ -1,0 +1,114 @@
+"""Helpers for checking that an overlay changes only what relocation may change."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kpatch.inventory import Inventory, build_inventory
+from kpatch.profile import load_profiles
+from kpatch.yamlio import load_stream
+
+Path_ = tuple[str | int, ...]
+PULL_KEYS = frozenset({"imagePullPolicy", "imagePullSecrets", "pullSecrets", "pullPolicy",
+                       "imagePullSecret", "pullSecretRef"})
+RESTART = ("spec", "template", "metadata", "annotations", "kpatch.dev/image-config-hash")
+# ImageConfig settings cass-operator derives images from, which relocation moves.
+IMAGECONFIG_SETTINGS = (
+    ("imageRegistry",), ("defaults", "registry"), ("overrides", "registry"), ("types",),
+)
+
+
+def kustomize(path: Path) -> str:
+    done = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def inventory_of(text: str, name: str) -> Inventory:
+    return build_inventory(load_stream(text, name), load_profiles(), {})
+
+
+def changed_paths(a: Any, b: Any, prefix: Path_ = ()) -> list[Path_]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[Path_] = []
+        for key in list(a) + [k for k in b if k not in a]:
+            if key not in a or key not in b:
+                out.append((*prefix, key))
+            else:
+                out += changed_paths(a[key], b[key], (*prefix, key))
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        out = []
+        for index in range(max(len(a), len(b))):
+            if index >= len(a) or index >= len(b):
+                out.append((*prefix, index))
+            else:
+                out += changed_paths(a[index], b[index], (*prefix, index))
+        return out
+    return [] if a == b else [prefix]
+
+
+def _key(doc: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+    meta = doc.get("metadata") or {}
+    return doc["apiVersion"], doc["kind"], meta.get("namespace"), meta.get("name")
+
+
+def assert_only_relocation_changes(base_text: str, overlay_text: str) -> int:
+    """Every difference between the two renders is an image reference, a pull
+    setting, or the restart annotation; returns how many differences there were."""
+    base_docs = {_key(d): d for d in yaml.safe_load_all(base_text) if d}
+    overlay_docs = {_key(d): d for d in yaml.safe_load_all(overlay_text) if d}
+    assert base_docs.keys() == overlay_docs.keys(), "resources added or removed"
+    image_paths: dict[Any, list[Path_]] = {}
+    for inventory in (inventory_of(base_text, "base"), inventory_of(overlay_text, "overlay")):
+        for use in inventory.uses:
+            rid = use.resource
+            image_paths.setdefault((rid.api_version, rid.kind, rid.namespace, rid.name),
+                                   []).append(use.tokens)
+    count = 0
+    for key, base in base_docs.items():
+        allowed = image_paths.get(key, [])
+        for path in changed_paths(base, overlay_docs[key]):
+            count += 1
+            if _allowed(path, allowed, base, overlay_docs[key]):
+                continue
+            raise AssertionError(f"{key}: {path} changed, and it is not an image setting")
+    return count
+
+
+def _under(path: Path_, prefixes: list[Path_]) -> bool:
+    return any(path[: len(p)] == p for p in prefixes)
+
+
+def _allowed(path: Path_, image_paths: list[Path_], base: Any, overlay: Any) -> bool:
+    outer = [p[: p.index("#")] if "#" in p else p for p in image_paths]
+    inner = [p[p.index("#") + 1 :] for p in image_paths if "#" in p]
+    if _under(path, [p for p in image_paths if "#" not in p]):
+        return True
+    if any(isinstance(t, str) and t in PULL_KEYS for t in path):
+        return True
+    if path == RESTART[: len(path)]:
+        return True
+    if path in outer:
+        # A string holding an embedded document: compare inside it.
+        old, new = (yaml.safe_load(_at(doc, path)) for doc in (base, overlay))
+        for inner_path in changed_paths(old, new):
+            ok = (_under(inner_path, inner) or _under(inner_path, list(IMAGECONFIG_SETTINGS))
+                  or any(isinstance(t, str) and t in PULL_KEYS for t in inner_path)
+                  or (len(inner_path) >= 3 and inner_path[0] == "defaults"
+                      and inner_path[2] in ("repository", "imageRegistry")))
+            if not ok:
+                raise AssertionError(f"{path}#{inner_path} changed inside the embedded document")
+        return True
+    return False
+
+
+def _at(doc: Any, path: Path_) -> Any:
+    for token in path:
+        doc = doc[token]
+    return doc
