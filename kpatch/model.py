@@ -15,7 +15,14 @@ def escape_token(token: str | int) -> str:
 
 def pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
     """RFC 6901 JSON pointer from path tokens."""
-    return "".join("/" + escape_token(t) for t in tokens)
+    # Called for every reference found: a plain loop, escaping only when needed.
+    parts = []
+    for token in tokens:
+        text = str(token)
+        if "~" in text or "/" in text:
+            text = text.replace("~", "~0").replace("/", "~1")
+        parts.append(text)
+    return "/" + "/".join(parts) if parts else ""
 
 
 _MISSING = object()

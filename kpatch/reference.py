@@ -61,37 +61,46 @@ class ImageReference:
     @property
     def domain(self) -> str:
         """The registry host, normalized: Docker Hub aliases become ``docker.io``."""
-        if self.registry is None or self.registry in DOCKER_HUB_ALIASES:
-            return DOCKER_HUB
-        return self.registry
+        return _normal_forms(self)[0]
 
     @property
     def repository(self) -> str:
         """The repository path, normalized: Docker Hub official images get ``library/``."""
-        if self.domain == DOCKER_HUB and "/" not in self.path:
-            return f"{OFFICIAL_NAMESPACE}/{self.path}"
-        return self.path
+        return _normal_forms(self)[1]
 
     @property
     def name(self) -> str:
         """Fully qualified repository name without tag or digest."""
-        return f"{self.domain}/{self.repository}"
+        return _normal_forms(self)[2]
 
     @property
     def normalized(self) -> str:
         """Fully qualified form; ``:latest`` only when neither tag nor digest is set."""
-        text = self.name
-        if self.tag is not None:
-            text += f":{self.tag}"
-        if self.digest is not None:
-            text += f"@{self.digest}"
-        if self.tag is None and self.digest is None:
-            text += ":latest"
-        return text
+        return _normal_forms(self)[3]
 
     def moved(self, registry: str | None, path: str) -> ImageReference:
         """The same tag and digest under another registry and path."""
         return ImageReference(registry=registry, path=path, tag=self.tag, digest=self.digest)
+
+
+@lru_cache(maxsize=4096)
+def _normal_forms(ref: ImageReference) -> tuple[str, str, str, str]:
+    """(domain, repository, name, normalized), computed once per distinct reference:
+    reports ask for them for every use, and installs repeat the same images."""
+    domain = DOCKER_HUB if ref.registry is None or ref.registry in DOCKER_HUB_ALIASES \
+        else ref.registry
+    repository = ref.path
+    if domain == DOCKER_HUB and "/" not in repository:
+        repository = f"{OFFICIAL_NAMESPACE}/{repository}"
+    name = f"{domain}/{repository}"
+    normalized = name
+    if ref.tag is not None:
+        normalized += f":{ref.tag}"
+    if ref.digest is not None:
+        normalized += f"@{ref.digest}"
+    if ref.tag is None and ref.digest is None:
+        normalized += ":latest"
+    return domain, repository, name, normalized
 
 
 def _invalid(text: str, why: str) -> KpatchError:

@@ -9,7 +9,6 @@ so a miss is never silent.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -368,6 +367,11 @@ class Planner:
         operator_images = [str(i) for i in (cass.data if cass else {}).get("operatorImages") or []]
         digest = hashlib.sha256(new_config.encode("utf-8")).hexdigest()[:16]
         config = work.rid
+        running = {
+            u.resource for u in self.inventory.uses
+            if u.reference is not None and any(
+                u.reference.repository.endswith(image) for image in operator_images)
+        }
         for candidate in self.work.values():
             rid = candidate.rid
             if rid.kind != "Deployment" or rid.namespace != config.namespace:
@@ -376,11 +380,7 @@ class Planner:
             mounts = any(
                 isinstance(v, dict) and lookup(v, ("configMap", "name")) == config.name
                 for v in pod.get("volumes") or [])
-            runs = any(
-                u.resource == rid and u.reference is not None and any(
-                    u.reference.repository.endswith(image) for image in operator_images)
-                for u in self.inventory.uses)
-            if not (mounts or runs):
+            if not (mounts or rid in running):
                 continue
             tokens = ("spec", "template", "metadata", "annotations", RESTART_ANNOTATION)
             if lookup(candidate.doc.data, tokens) == digest:
@@ -523,7 +523,8 @@ def apply_plan(inventory: Inventory, plan: RelocationPlan) -> list[Document]:
         ops = ops_by_resource.get(rid)
         if ops:
             try:
-                data = jsonpatch.apply_patch(copy.deepcopy(doc.data), ops)
+                # apply_patch copies the document first; the base stays as it was.
+                data = jsonpatch.apply_patch(doc.data, ops)
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
                 raise KpatchError(f"internal check failed: the plan does not apply: {exc}",
                                   resource=str(rid)) from None
