@@ -18,6 +18,7 @@ from kpatch.inventory import InventoryOptions, find_images
 from kpatch.overlay import relocate_to_overlay
 from kpatch.relocate import PULL_POLICIES, RelocateOptions
 from kpatch.relocation import RelocationRules
+from kpatch.render import RENDERER_CHOICES
 from kpatch.report import FORMATS, plan_table, render
 from kpatch.yamlio import LoadLimits
 
@@ -71,7 +72,7 @@ def inventory_options(func: F) -> F:
         click.option("--param", "params", multiple=True, metavar="PROFILE.NAME=VALUE",
                      help="Set a profile parameter, e.g. redis-enterprise.rsVersion=7.2.4-64."),
         click.option("--renderer", default="auto", show_default=True,
-                     type=click.Choice(["auto", "kustomize", "kubectl"]),
+                     type=click.Choice(list(RENDERER_CHOICES)),
                      help="How kustomization directories are rendered."),
         click.option("--max-input-bytes", type=int, default=None, metavar="N",
                      help="Refuse inputs larger than N bytes (default 64 MiB)."),

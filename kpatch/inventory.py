@@ -18,7 +18,7 @@ from kpatch.implicit import RULES, RuleContext
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.profile import Profile, load_profiles
-from kpatch.render import Renderer, find_renderer, is_kustomization_dir
+from kpatch.render import is_kustomization_dir, render_tree
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -86,7 +86,7 @@ def load_inputs(
 ) -> tuple[list[Document], str | None]:
     """Documents of every input, in order, and the renderer used (if any)."""
     documents: list[Document] = []
-    used: Renderer | None = None
+    used: str | None = None
     for raw in paths:
         if raw == "-":
             text = stdin_text if stdin_text is not None else sys.stdin.read()
@@ -96,9 +96,9 @@ def load_inputs(
         if not path.exists():
             raise KpatchError("no such file or directory", file=raw)
         if is_kustomization_dir(path):
-            used = used or find_renderer(renderer_name)
-            text = used.render(path)
-            documents.extend(load_stream(text, f"{raw} (rendered)", limits))
+            rendered = render_tree(path, renderer_name, limits)
+            used = rendered.renderer
+            documents.extend(load_stream(rendered.as_text(), f"{raw} (rendered)", limits))
         elif path.is_dir():
             files = manifest_files(path)
             if not files:
@@ -107,7 +107,7 @@ def load_inputs(
                 documents.extend(load_stream(_read_text(file, limits), str(file), limits))
         else:
             documents.extend(load_stream(_read_text(path, limits), raw, limits))
-    return documents, used.name if used else None
+    return documents, used
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:

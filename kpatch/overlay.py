@@ -57,6 +57,14 @@ def dump_yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True)
 
 
+def dump_stream(resources: list[Any]) -> str:
+    """A multi-document stream, keys sorted the way kustomize prints them."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return "---\n".join(
+        yaml.dump(r, Dumper=dumper, sort_keys=True, width=4096, allow_unicode=True)
+        for r in resources)
+
+
 def content_hash(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 

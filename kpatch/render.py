@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kpatch.errors import KpatchError
 
@@ -54,6 +54,54 @@ RENDERERS: dict[str, CommandRenderer] = {
     "kustomize": CommandRenderer("kustomize", ("kustomize", "build")),
     "kubectl": CommandRenderer("kubectl", ("kubectl", "kustomize")),
 }
+
+
+RENDERER_CHOICES = ("auto", "builtin", "kustomize", "kubectl")
+
+
+@dataclass
+class Rendered:
+    """A rendered tree: resources (built in process) or text (from a program)."""
+
+    renderer: str
+    resources: list[dict[str, Any]] | None = None
+    text: str | None = None
+    fallback_reason: str | None = None  # why auto did not use the built-in renderer
+
+    def as_text(self) -> str:
+        if self.text is None:
+            from kpatch.overlay import dump_stream
+
+            self.text = dump_stream(self.resources or [])
+        return self.text
+
+
+def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
+    """Render a kustomization with the named backend. ``auto`` uses the built-in
+    renderer when it supports every field of the tree, else the first of
+    kustomize and kubectl on PATH (and says why)."""
+    from kpatch.kustomize.builtin import BuiltinRenderer, Unsupported
+    from kpatch.yamlio import LoadLimits
+
+    if name not in RENDERER_CHOICES:
+        raise KpatchError(f"unknown renderer {name!r}; choose {', '.join(RENDERER_CHOICES)}")
+    reason = None
+    if name in ("auto", "builtin"):
+        builtin = BuiltinRenderer(limits or LoadLimits())
+        try:
+            builtin.check(path)
+            return Rendered("builtin", resources=builtin.build(path))
+        except Unsupported as exc:
+            if name == "builtin":
+                raise
+            reason = exc.what
+        external = next((r for r in RENDERERS.values() if shutil.which(r.command[0])), None)
+        if external is None:
+            raise KpatchError(f"the built-in renderer does not support {reason}, and neither "
+                              "kustomize nor kubectl is installed", file=str(path))
+        return Rendered(external.name, text=external.render(path), fallback_reason=reason)
+    chosen = find_renderer(name)
+    return Rendered(chosen.name, text=chosen.render(path))
 
 
 def find_renderer(name: str = "auto") -> Renderer:

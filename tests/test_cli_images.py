@@ -150,12 +150,17 @@ def test_bad_options_exit_2(args: list[str], message: str) -> None:
     assert message in err
 
 
-def test_a_kustomization_that_fails_to_render(tmp_path: Path) -> None:
+@pytest.mark.parametrize("renderer", ["builtin", "kubectl", "auto"])
+def test_a_kustomization_that_fails_to_render(tmp_path: Path, renderer: str) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n", encoding="utf-8")
-    code, _, err = run("images", str(tmp_path))
-    assert code == 2
-    assert err.startswith(f"kpatch: error: {tmp_path}: ")
-    assert "failed" in err and len(err.strip().split("\n")) == 1
+    code, out, err = run("images", str(tmp_path), "--renderer", renderer)
+    assert code == 2 and out == ""
+    assert len(err.strip().split("\n")) == 1
+    if renderer == "kubectl":
+        assert err.startswith(f"kpatch: error: {tmp_path}: kubectl failed: ")
+    else:
+        assert err == (f"kpatch: error: {tmp_path}/kustomization.yaml: missing.yaml: "
+                       "no such file or directory\n")
 
 
 def test_binary_garbage_is_refused_cleanly(tmp_path: Path) -> None:
