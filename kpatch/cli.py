@@ -13,12 +13,18 @@ from typing import Any, TypeVar
 import click
 
 from kpatch import __version__
+from kpatch.diff.engine import DiffOptions, diff_documents
+from kpatch.diff.inputs import load_git, load_overlay, load_side
+from kpatch.diff.report_github import render_github
+from kpatch.diff.report_json import render_json
+from kpatch.diff.report_markdown import render_markdown
+from kpatch.diff.report_text import render_text
 from kpatch.errors import ExitCode, KpatchError
 from kpatch.inventory import InventoryOptions, find_images
 from kpatch.overlay import relocate_to_overlay
 from kpatch.relocate import PULL_POLICIES, RelocateOptions
 from kpatch.relocation import RelocationRules
-from kpatch.render import RENDERER_CHOICES
+from kpatch.render import RENDERER_CHOICES, render_tree
 from kpatch.report import FORMATS, plan_table, render
 from kpatch.yamlio import LoadLimits
 
@@ -210,3 +216,97 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
                    f"{len(result.written)} file(s)")
     else:
         click.echo(f"{output}: up to date ({moved} image reference(s) relocated)")
+
+
+@main.command()
+@click.argument("path", metavar="PATH")
+@click.option("--renderer", default="auto", show_default=True,
+              type=click.Choice(list(RENDERER_CHOICES)))
+@handle_errors
+def build(path: str, renderer: str) -> None:
+    """Print the rendered stream of the kustomization at PATH.
+
+    With --renderer auto, the built-in renderer is used when it supports every
+    field of the tree, otherwise kustomize or kubectl; stderr says which.
+    """
+    from pathlib import Path
+
+    from kpatch.render import is_kustomization_dir
+
+    if not is_kustomization_dir(Path(path)):
+        raise KpatchError("not a kustomization directory", file=path)
+    rendered = render_tree(Path(path), renderer, LoadLimits.from_environment())
+    why = f" (built-in renderer: {rendered.fallback_reason} unsupported)" \
+        if rendered.fallback_reason else ""
+    click.echo(f"kpatch: rendered with {rendered.renderer}{why}", err=True)
+    click.echo(rendered.as_text(), nl=False)
+
+
+DIFF_FORMATS = ("text", "markdown", "json", "github")
+
+
+def _use_color(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, metavar="[OVERLAY | A B | PATH]")
+@click.option("--git", "revision", metavar="REV",
+              help="Compare PATH (default .) as committed at REV with the working tree.")
+@click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="text",
+              show_default=True)
+@click.option("--summary", "summary_only", is_flag=True, help="Only which resources changed.")
+@click.option("--ignore", "ignore", multiple=True, metavar="POINTER",
+              help="Ignore changes at or below this JSON pointer (repeatable), "
+                   "e.g. /metadata/annotations or /data/config.yaml#/log.")
+@click.option("--show-secrets", is_flag=True, help="Show Secret data instead of masking it.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour text output (auto: on a terminal, unless NO_COLOR).")
+@click.option("--renderer", default="auto", show_default=True,
+              type=click.Choice(list(RENDERER_CHOICES)))
+@handle_errors
+def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: bool,
+         ignore: tuple[str, ...], show_secrets: bool, color: str, renderer: str) -> None:
+    """Show what changes, resource by resource and field by field.
+
+    \b
+    kpatch diff OVERLAY          the overlay's base against the overlay
+    kpatch diff A B              any two inputs (files, folders, kustomizations, -)
+    kpatch diff --git REV [PATH] PATH at REV against the working tree
+
+    Exit status: 0 no differences, 1 differences, 2 error.
+    """
+    limits = LoadLimits.from_environment()
+    if revision is not None:
+        if len(paths) > 1:
+            raise KpatchError("--git takes at most one PATH")
+        left, right = load_git(revision, paths[0] if paths else ".", renderer, limits)
+    elif len(paths) == 1:
+        left, right = load_overlay(paths[0], renderer, limits)
+    elif len(paths) == 2:
+        if paths == ("-", "-"):
+            raise KpatchError("only one side can be read from standard input")
+        left = load_side(paths[0], renderer, limits)
+        right = load_side(paths[1], renderer, limits)
+    else:
+        raise KpatchError("give an OVERLAY, two paths A B, or --git REV [PATH]")
+    result = diff_documents(left.documents, right.documents,
+                            DiffOptions(show_secrets=show_secrets, ignore=ignore),
+                            left.side, right.side)
+    for side in (left.side, right.side):
+        if side.renderer:
+            click.echo(f"kpatch: rendered {side.source} with {side.renderer}", err=True)
+    if fmt == "json":
+        text = render_json(result, summary_only)
+    elif fmt == "markdown":
+        text = render_markdown(result, summary_only)
+    elif fmt == "github":
+        text = render_github(result, summary_only)
+    else:
+        text = render_text(result, color=_use_color(color), summary_only=summary_only)
+    click.echo(text, nl=False)
+    sys.exit(int(ExitCode.DIFFERENCES) if result.has_differences else int(ExitCode.OK))
