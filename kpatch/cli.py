@@ -308,5 +308,6 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
         text = render_github(result, summary_only)
     else:
         text = render_text(result, color=_use_color(color), summary_only=summary_only)
-    click.echo(text, nl=False)
+    # click strips ANSI codes off a non-terminal unless told the colour is wanted.
+    click.echo(text, nl=False, color=fmt == "text" and _use_color(color))
     sys.exit(int(ExitCode.DIFFERENCES) if result.has_differences else int(ExitCode.OK))

@@ -73,9 +73,11 @@ def diff_documents(left: Sequence[Document], right: Sequence[Document], options:
             continue
         secret = new_doc[1].kind == "Secret" and new_doc[1].group == ""
         changes = list(diff_values(old_doc[0], new_doc[0], (), secret and not options.show_secrets))
+        status = "renamed" if old_key != new_key else "changed"
+        if status == "renamed":
+            changes = [c for c in changes if c.path != "/metadata/name"]  # the title says it
         kept = [c for c in changes if not _ignored(c.path, options.ignore)]
         result.ignored += len(changes) - len(kept)
-        status = "renamed" if old_key != new_key else "changed"
         if kept or status == "renamed":
             result.resources.append(ResourceDiff(status, old_doc[1], new_doc[1], kept))
     return result
@@ -122,8 +124,7 @@ def _ignored(path: str, ignore: tuple[str, ...]) -> bool:
 
 
 def _masked(value: Any) -> str:
-    if isinstance(value, str):
-        return f"<hidden: {len(value)} characters>"
+    # Not even the length: it says too much about a password.
     return "<hidden>"
 
 

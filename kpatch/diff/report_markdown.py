@@ -33,34 +33,43 @@ def render_markdown(result: DiffResult, summary_only: bool = False,
         head += [f"{result.ignored} change(s) ignored by `--ignore`.", ""]
     if not result.resources:
         return "\n".join(head)
-    head += ["| | Resource | Status | Changes |", "|---|---|---|---|"]
+    # Room kept for the notes that say what was left out.
+    budget = limit - 600
+    lines = [*head, "| | Resource | Status | Changes |", "|---|---|---|---|"]
+    used = sum(len(line) + 1 for line in lines)
+    listed = 0
     for item in result.resources:
-        head.append(f"| {MARKS[item.status]} | {_cell(item.title)} | {item.status} | "
-                    f"{len(item.changes)} |")
-    head.append("")
-    text = "\n".join(head)
-    if summary_only:
-        return text
-    omitted = 0
-    sections: list[str] = []
-    # Leave room for the note that says what was left out.
-    budget = limit - len(text) - 400
-    for item in result.resources:
-        if not item.changes:
-            continue
-        section = "\n".join([
-            f"<details><summary>{MARKS[item.status]} {item.title} "
-            f"({len(item.changes)} change(s))</summary>", "",
-            "| Path | Change | Old | New |", "|---|---|---|---|",
-            *[_row(c) for c in item.changes], "", "</details>", "",
-        ])
-        if omitted or len(section) + 1 > budget:
-            omitted += 1
-            continue
-        sections.append(section)
-        budget -= len(section) + 1
-    text += "\n" + "\n".join(sections)
-    if omitted:
-        text += (f"\n_Details of {omitted} more resource(s) left out to keep this comment under "
-                 f"{limit:,} characters; run `kpatch diff` locally to see everything._\n")
-    return text
+        row = (f"| {MARKS[item.status]} | {_cell(item.title)} | {item.status} | "
+               f"{len(item.changes)} |")
+        if used + len(row) + 1 > budget:
+            break
+        lines.append(row)
+        used += len(row) + 1
+        listed += 1
+    notes: list[str] = []
+    if listed < len(result.resources):
+        notes.append(f"_{len(result.resources) - listed} more resource(s) not listed to keep "
+                     f"this comment under {limit:,} characters; run `kpatch diff` locally to "
+                     "see everything._")
+    lines.append("")
+    if not summary_only:
+        omitted = 0
+        for item in result.resources[:listed]:
+            if not item.changes:
+                continue
+            section = "\n".join([
+                f"<details><summary>{MARKS[item.status]} {item.title} "
+                f"({len(item.changes)} change(s))</summary>", "",
+                "| Path | Change | Old | New |", "|---|---|---|---|",
+                *[_row(c) for c in item.changes], "", "</details>", "",
+            ])
+            if omitted or used + len(section) + 1 > budget:
+                omitted += 1
+                continue
+            lines.append(section)
+            used += len(section) + 1
+        if omitted:
+            notes.append(f"_Details of {omitted} more resource(s) left out to keep this "
+                         f"comment under {limit:,} characters; run `kpatch diff` locally to "
+                         "see everything._")
+    return "\n".join(lines + notes) + "\n"
