@@ -9,12 +9,14 @@ bench/out/results.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import io
 import json
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -55,6 +57,21 @@ def bare_parse(text: str) -> None:
 
 
 def kpatch_images_json(path: Path) -> None:
+    with gc_restored():
+        _kpatch_images_json(path)
+
+
+@contextlib.contextmanager
+def gc_restored() -> Iterator[None]:
+    """The CLI turns the cyclic GC off for its short life; in this long-lived
+    process the references (bare parses) must run with the default GC."""
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _kpatch_images_json(path: Path) -> None:
     out = io.StringIO()
     with redirect_stdout(out):
         try:
@@ -111,6 +128,73 @@ def bench_relocate(workdir: Path, count: int, repeats: int) -> dict[str, object]
     }
 
 
+def child_run(command: list[str]) -> tuple[float, int]:
+    """Wall time and peak RSS (KiB) of one child process, measured by
+    bench/peak_rss.py (see there why not from this process)."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(HERE / "peak_rss.py"), *command],
+                          capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{command} exited {done.returncode}")
+    return elapsed, int(done.stdout.strip())
+
+
+def kpatch_diff(overlay: Path) -> None:
+    with gc_restored():
+        _kpatch_diff(overlay)
+
+
+def _kpatch_diff(overlay: Path) -> None:
+    out = io.StringIO()
+    with redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            kpatch_main(["diff", str(overlay), "--format", "json"], standalone_mode=False)
+        except SystemExit as done:
+            if done.code not in (0, 1):
+                raise RuntimeError(f"kpatch diff exited {done.code}") from None
+    if '"changed"' not in out.getvalue():
+        raise RuntimeError("kpatch diff reported nothing")
+
+
+def bench_diff(workdir: Path, count: int, repeats: int) -> list[dict[str, object]]:
+    """kpatch diff OVERLAY on a base of COUNT resources and an overlay that
+    relocates every image, against kubectl kustomize of the base alone and a
+    bare parse of it."""
+    from generate import write_base
+
+    base = write_base(workdir / f"diff-base-{count}", count)
+    overlay = workdir / f"diff-overlay-{count}"
+    # Generated afresh each run, so it always has the current output format.
+    options = RelocateOptions(RelocationRules.parse("registry.corp:5000"),
+                              pull_secrets=("regcred",))
+    relocate_to_overlay(str(base), str(overlay), options, InventoryOptions(), "bench",
+                        force=True)
+    text = (base / "resources.yaml").read_text(encoding="utf-8")
+    parse, diff = interleaved(repeats, lambda: bare_parse(text), lambda: kpatch_diff(overlay))
+    # kubectl takes minutes at 5,000 resources: one run is plenty there.
+    kubectl_runs = [child_run(["kubectl", "kustomize", str(base)])
+                    for _ in range(repeats if count <= 1000 else 1)]
+    kubectl = min(t for t, _ in kubectl_runs)
+    kubectl_rss = max(m for _, m in kubectl_runs)
+    cli_seconds, kpatch_rss = child_run([sys.executable, "-m", "kpatch", "diff", str(overlay),
+                                         "--format", "json"])
+    return [
+        {"benchmark": f"kpatch diff OVERLAY, {count} resources",
+         "reference": "kubectl kustomize of the base alone",
+         "reference_seconds": round(kubectl, 3), "seconds": round(diff, 3),
+         "ratio": round(diff / kubectl, 3),
+         "target": "< 1" if count <= 500 else "<= 0.05 (20x faster)",
+         "peak_rss_mib": {"kpatch diff (own process)": round(kpatch_rss / 1024, 1),
+                          "kubectl kustomize": round(kubectl_rss / 1024, 1)},
+         "kpatch_diff_process_seconds": round(cli_seconds, 3)},
+        {"benchmark": f"kpatch diff OVERLAY, {count} resources",
+         "reference": "yaml.load_all(CSafeLoader) of the base",
+         "reference_seconds": round(parse, 3), "seconds": round(diff, 3),
+         "ratio": round(diff / parse, 2), "target": "<= 2"},
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--resources", type=int, default=5000)
@@ -120,10 +204,15 @@ def main() -> None:
     workdir.mkdir(exist_ok=True)
     results = [bench_images(workdir, args.resources, args.repeats),
                bench_relocate(workdir, args.resources, args.repeats)]
+    for count in (500, args.resources):
+        results += bench_diff(workdir, count, args.repeats)
     for result in results:
         print(f"{result['benchmark']}: {result['seconds']}s, reference "
               f"{result['reference_seconds']}s ({result['reference']}) -> ratio "
               f"{result['ratio']} (target {result['target']})")
+        if "peak_rss_mib" in result:
+            print(f"    peak memory (MiB): {result['peak_rss_mib']}; kpatch diff as its own "
+                  f"process: {result['kpatch_diff_process_seconds']}s")
     (workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n",
                                           encoding="utf-8")
 

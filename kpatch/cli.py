@@ -4,6 +4,7 @@ exit code with one line on stderr."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -104,6 +105,10 @@ def build_options(profiles: tuple[str, ...], profile_files: tuple[str, ...],
 @click.version_option(__version__, prog_name="kpatch")
 def main() -> None:
     """Find, relocate and review the container images a Kubernetes install pulls."""
+    # A short-lived command: reference counting frees what it drops, and the
+    # cyclic collector would only re-walk the manifests it keeps (measured: a
+    # fifth of `kpatch images` on 5,000 resources). The library leaves GC alone.
+    gc.disable()
 
 
 @main.command()

@@ -12,6 +12,7 @@ removed only if unedited.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -125,6 +126,27 @@ class Overlay:
     files: dict[str, str]  # file name -> full text, kustomization first
 
 
+def _multiline(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\n" in value
+    if isinstance(value, dict):
+        return any(_multiline(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_multiline(v) for v in value)
+    return False
+
+
+def dump_operations(ops: Sequence[dict[str, Any]]) -> str:
+    """A JSON6902 patch body: one operation per line in JSON flow style (valid
+    YAML; compact in review; read back by the C JSON parser, which made reading
+    big overlays several times faster), or block YAML when a value spans lines
+    (an embedded ImageConfig reads best as a literal block)."""
+    if any(_multiline(op.get("value")) for op in ops):
+        return dump_yaml(list(ops))
+    lines = ",\n".join(json.dumps(op, ensure_ascii=False) for op in ops)
+    return f"[\n{lines}\n]\n"
+
+
 def render_overlay(plan: RelocationPlan, base_reference: str, command: str) -> Overlay:
     taken: set[str] = set()
     entries: list[dict[str, Any]] = []
@@ -132,7 +154,7 @@ def render_overlay(plan: RelocationPlan, base_reference: str, command: str) -> O
     patches: Sequence[ResourcePatch] = plan.patches
     for patch in patches:
         name = patch_file_name(patch.resource, taken)
-        files[name] = with_header(dump_yaml(patch.ops), command)
+        files[name] = with_header(dump_operations(patch.ops), command)
         entries.append({"path": name, "target": target_of(patch.resource)})
     kustomization: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

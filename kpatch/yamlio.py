@@ -175,6 +175,14 @@ class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
 _TrackingLoader.add_constructor(
     "tag:yaml.org,2002:map", _TrackingLoader.construct_tracked_map
 )
+
+
+class _PlainLoader(_Loader):  # type: ignore[valid-type,misc]
+    """For input whose lines are never reported (patch bodies): no positions."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.tracked: dict[int, int] = {}
 _TrackingLoader.add_constructor(
     "tag:yaml.org,2002:seq", _TrackingLoader.construct_tracked_seq
 )
@@ -198,6 +206,7 @@ def load_stream(
     file: str | None = None,
     limits: LoadLimits | None = None,
     line_offset: int = 0,
+    track: bool = True,
 ) -> list[Document]:
     """Parse every document of ``text``; empty documents are dropped.
 
@@ -216,7 +225,7 @@ def load_stream(
     _check_depth(text, limits, file, line_offset)
     may_alias = "&" in text and _ANCHOR_RE.search(text) is not None
     source = SourceText(text, file)
-    loader = _TrackingLoader(text)
+    loader = _TrackingLoader(text) if track else _PlainLoader(text)
     documents: list[Document] = []
     # Everything built here stays reachable, so cyclic GC passes during the
     # load only cost time (measured: up to a third of the load on big streams).

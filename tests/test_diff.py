@@ -249,3 +249,25 @@ def test_build_prints_the_stream_and_says_which_renderer() -> None:
     assert "rendered with kubectl (built-in renderer: the field 'namePrefix' unsupported)" in err
     code, _, err = run("build", "fixtures/cass-operator-v1beta1", "--renderer", "builtin")
     assert code == 2 and "does not support the field 'namePrefix'" in err
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda t: ["build", str(_unrenderable(t))], "missing.yaml: no such file or directory"),
+        (lambda t: ["build", str(_drifted_overlay(t))], "test operation in the patch failed"),
+        (lambda t: ["build", "fixtures/olm/operator.yaml"], "not a kustomization directory"),
+        (lambda t: ["build", "fixtures/olm", "--renderer", "builtin"], None),
+    ],
+    ids=["unrenderable", "failing-test-op", "not-a-kustomization", "fine"],
+)
+def test_build_bad_input(tmp_path: Path, make_args: object, message: str | None) -> None:
+    args = make_args(tmp_path)  # type: ignore[operator]
+    done = subprocess.run([sys.executable, "-m", "kpatch", *args], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    if message is None:
+        assert done.returncode == 0 and "kind: Deployment" in done.stdout
+        return
+    assert done.returncode == 2 and done.stdout == ""
+    errors = [ln for ln in done.stderr.splitlines() if ln.startswith("kpatch: error:")]
+    assert len(errors) == 1 and message in errors[0], done.stderr

@@ -8,8 +8,15 @@ from kpatch.diff.model import DiffResult
 
 
 def render_json(result: DiffResult, summary_only: bool = False) -> str:
+    """The report object, one resource per line: greppable, and written by json's C
+    encoder (``indent=`` would switch to the pure-Python one)."""
     data = result.to_json()
+    resources = data.pop("resources")
     if summary_only:
-        for item in data["resources"]:
+        for item in resources:
             item["changes"] = len(item["changes"])
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    head = json.dumps(data, ensure_ascii=False)[:-1]
+    if not resources:
+        return head + ', "resources": []}\n'
+    lines = ",\n".join(json.dumps(item, ensure_ascii=False) for item in resources)
+    return f'{head}, "resources": [\n{lines}\n]}}\n'

@@ -13,15 +13,18 @@ from inside the kustomization's own folder, symlinks included.
 from __future__ import annotations
 
 import copy
+import json
+import os
+import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonpatch
-
 from kpatch.errors import KpatchError
 from kpatch.kustomize import fieldspecs
+from kpatch.kustomize.json6902 import PatchError, PatchTestFailed, apply_operations
 from kpatch.kustomize.selectors import matches_target
 from kpatch.kustomize.smp import strategic_merge
 from kpatch.render import KUSTOMIZATION_FILES
@@ -63,6 +66,11 @@ class Kustomization:
     folder: Path
     file: Path
     data: dict[str, Any]
+    root: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Resolved once: overlays name thousands of patch files in this folder.
+        self.root = self.folder.resolve()
 
     def entries(self, key: str) -> list[Any]:
         value = self.data.get(key) or []
@@ -96,7 +104,7 @@ class BuiltinRenderer:
         file = kustomization_file(folder)
         if file is None:
             raise KpatchError("no kustomization.yaml in this folder", file=str(folder))
-        docs = load_stream(file.read_text(encoding="utf-8"), str(file), self.limits)
+        docs = load_stream(file.read_text(encoding="utf-8"), str(file), self.limits, track=False)
         if len(docs) != 1 or not isinstance(docs[0].data, dict):
             raise KpatchError("a kustomization must be one YAML mapping", file=str(file))
         data = docs[0].data
@@ -140,14 +148,17 @@ class BuiltinRenderer:
         files must be inside the kustomization's folder (symlinks resolved);
         directories, being kustomizations with their own root, may be anywhere."""
         candidate = kustomization.folder / entry
-        if not candidate.exists():
-            raise KpatchError(f"{entry}: no such file or directory", file=str(kustomization.file))
-        if candidate.is_dir():
+        try:
+            is_dir = stat.S_ISDIR(os.stat(candidate).st_mode)
+        except OSError:
+            raise KpatchError(f"{entry}: no such file or directory",
+                              file=str(kustomization.file)) from None
+        if is_dir:
             if not allow_dirs:
                 raise KpatchError(f"{entry} is a directory", file=str(kustomization.file))
             return candidate
-        resolved = candidate.resolve()
-        root = kustomization.folder.resolve()
+        root = kustomization.root
+        resolved = _inside(root, entry) or candidate.resolve()
         if root not in resolved.parents:
             raise KpatchError(
                 f"security; file '{resolved}' is not in or below '{root}' (kustomize's load "
@@ -181,7 +192,8 @@ class BuiltinRenderer:
     def _read_resources(self, file: Path) -> list[Resource]:
         text = file.read_text(encoding="utf-8")
         out: list[Resource] = []
-        for doc in load_stream(text, str(file), self.limits):
+        # Rendered resources carry no line numbers: no position tracking.
+        for doc in load_stream(text, str(file), self.limits, track=False):
             data = doc.data
             if not isinstance(data, dict):
                 raise KpatchError("a resource must be a mapping", file=str(file), line=doc.line)
@@ -201,8 +213,11 @@ class BuiltinRenderer:
         for entry in kustomization.entries("patchesStrategicMerge"):
             for patch in self._patch_bodies(kustomization, entry):
                 resources = apply_strategic_merge(resources, patch, None, file)
-        for entry in kustomization.entries("patches"):
-            resources = self._apply_patch_entry(resources, kustomization, entry, "patches")
+        patches = kustomization.entries("patches")
+        index = ResourceIndex(resources) if len(patches) > 8 else None
+        for entry in patches:
+            resources = self._apply_patch_entry(resources, kustomization, entry, "patches",
+                                                index)
         if data.get("namespace"):
             resources = fieldspecs.set_namespace(resources, str(data["namespace"]))
         for entry in kustomization.entries("labels"):
@@ -241,7 +256,8 @@ class BuiltinRenderer:
         return [d.data for d in load_stream(text, source, self.limits)]
 
     def _apply_patch_entry(self, resources: list[Resource], kustomization: Kustomization,
-                           entry: Any, key: str) -> list[Resource]:
+                           entry: Any, key: str, index: ResourceIndex | None = None
+                           ) -> list[Resource]:
         file = kustomization.file
         if not isinstance(entry, dict):
             raise KpatchError(f"{key} entries are mappings", file=str(file))
@@ -254,18 +270,54 @@ class BuiltinRenderer:
             text, source = patch_file.read_text(encoding="utf-8"), str(patch_file)
         else:
             raise KpatchError(f"a {key} entry needs patch or path", file=str(file))
-        docs = [d.data for d in load_stream(text, source, self.limits)]
+        docs = load_patch_documents(text, source, self.limits)
         target = entry.get("target")
         if (len(docs) == 1 and isinstance(docs[0], list)) or key == "patchesJson6902":
             if not isinstance(target, dict):
                 raise KpatchError("a JSON6902 patch needs a target", file=source)
             operations = docs[0] if docs else []
-            return apply_json6902(resources, operations, target, source)
+            return apply_json6902(resources, operations, target, source, index)
+        if index is not None:
+            # Strategic merge may delete resources: positions would shift.
+            index.rebuild(resources)
         for body in docs:
             if not isinstance(body, dict):
                 raise KpatchError("a strategic merge patch must be a mapping", file=source)
             resources = apply_strategic_merge(resources, body, target, file)
+        if index is not None:
+            index.rebuild(resources)
         return resources
+
+
+def _inside(root: Path, entry: str) -> Path | None:
+    """``root/entry`` when it plainly lies inside ``root`` (no "..", no symlink on
+    the way): one lstat per component instead of resolving the whole path, which
+    dominated reading thousands of patch files. None means "resolve it fully"."""
+    parts = Path(entry).parts
+    if not parts or Path(entry).is_absolute() or ".." in parts:
+        return None
+    path = root
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            return None
+    return path
+
+
+def load_patch_documents(text: str, source: str, limits: LoadLimits) -> list[Any]:
+    """The documents of a patch body. A body in JSON after its comment lines (as
+    kpatch writes JSON6902 patches) goes through the C JSON parser; anything else,
+    or JSON that does not parse, is read as YAML."""
+    body = text
+    while body.startswith("#") or body.startswith("\n"):
+        newline = body.find("\n")
+        body = "" if newline < 0 else body[newline + 1 :]
+    if body[:1] in ("[", "{") and len(text) <= limits.max_input_bytes:
+        try:
+            return [json.loads(body)]
+        except ValueError:
+            pass
+    return [d.data for d in load_stream(text, source, limits, track=False)]
 
 
 def _string_map(value: Any, file: Path) -> dict[str, str]:
@@ -290,23 +342,91 @@ def _check_unique(resources: Iterable[Resource], file: Path) -> None:
         seen.add(identity)
 
 
+_REGEX_META = re.compile(r"[.*+?()\[\]{}|^$\\]")
+
+
+def literal_name(pattern: Any) -> str | None:
+    """The one name an anchored target pattern can match, if it is a literal
+    (``cass-operator-manager-config``, or with escaped dots); else None."""
+    if not isinstance(pattern, str):
+        return None
+    unescaped = re.sub(r"\\([.\-])", r"\1", pattern)
+    return None if _REGEX_META.search(unescaped) else unescaped
+
+
+def candidates(resources: list[Resource], target: dict[str, Any]) -> Iterable[int]:
+    """Indexes worth checking against ``target``: all of them, narrowed by kind
+    and a literal name when the target has them. Overlays hold thousands of
+    patches, each naming one resource; checking every resource for every patch
+    made kpatch diff quadratic."""
+    kind, name = target.get("kind"), literal_name(target.get("name"))
+    if kind is None:
+        return range(len(resources))
+    return [i for i, r in enumerate(resources)
+            if r.get("kind") == kind and (name is None
+                                          or (r.get("metadata") or {}).get("name") == name)]
+
+
 def apply_json6902(resources: list[Resource], operations: Any, target: dict[str, Any],
-                   source: str) -> list[Resource]:
+                   source: str, index: ResourceIndex | None = None) -> list[Resource]:
     if not isinstance(operations, list):
         raise KpatchError("a JSON6902 patch is a list of operations", file=source)
-    out = []
-    for resource in resources:
+    out = list(resources)
+    positions = index.lookup(target) if index is not None else candidates(resources, target)
+    for position in positions:
+        resource = resources[position]
         if matches_target(target, resource):
             try:
-                resource = jsonpatch.apply_patch(resource, operations)
-            except jsonpatch.JsonPatchTestFailed as exc:
-                raise KpatchError(f"{_describe(resource)}: {exc} (a test operation in the patch "
-                                  "failed: the base changed since the patch was written)",
-                                  file=source) from None
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-                raise KpatchError(f"{_describe(resource)}: {exc}", file=source) from None
-        out.append(resource)
+                out[position] = apply_operations(resource, operations)
+            except PatchTestFailed as exc:
+                raise KpatchError(f"{_describe(resource)}: {exc.message} (a test operation in "
+                                  "the patch failed: the base changed since the patch was "
+                                  "written)", file=source) from None
+            except PatchError as exc:
+                raise KpatchError(f"{_describe(resource)}: {exc.message}", file=source) from None
+            if index is not None:
+                index.changed(position, resource, out[position], operations)
     return out
+
+
+class ResourceIndex:
+    """Positions of resources by (kind, name), kept right while patches apply."""
+
+    def __init__(self, resources: list[Resource]) -> None:
+        self.by_kind: dict[Any, list[int]] = {}
+        self.by_name: dict[tuple[Any, Any], list[int]] = {}
+        self.rebuild(resources)
+
+    def rebuild(self, resources: list[Resource]) -> None:
+        """After a strategic merge, which may delete resources and shift positions."""
+        self.by_kind, self.by_name = {}, {}
+        for position, resource in enumerate(resources):
+            self._add(position, resource)
+
+    def _add(self, position: int, resource: Resource) -> None:
+        name = (resource.get("metadata") or {}).get("name")
+        self.by_kind.setdefault(resource.get("kind"), []).append(position)
+        self.by_name.setdefault((resource.get("kind"), name), []).append(position)
+
+    def lookup(self, target: dict[str, Any]) -> list[int]:
+        kind, name = target.get("kind"), literal_name(target.get("name"))
+        if kind is None:
+            return sorted({p for ps in self.by_kind.values() for p in ps})
+        if name is None:
+            return list(self.by_kind.get(kind, []))
+        return list(self.by_name.get((kind, name), []))
+
+    def changed(self, position: int, before: Resource, after: Resource,
+                operations: list[Any]) -> None:
+        if any(isinstance(op, dict) and str(op.get("path", "")).startswith(
+                ("/kind", "/metadata/name", "/metadata")) and
+               (before.get("kind"), (before.get("metadata") or {}).get("name"))
+               != (after.get("kind"), (after.get("metadata") or {}).get("name"))
+               for op in operations):
+            for positions in (*self.by_kind.values(), *self.by_name.values()):
+                if position in positions:
+                    positions.remove(position)
+            self._add(position, after)
 
 
 def apply_strategic_merge(resources: list[Resource], patch: dict[str, Any],
@@ -344,11 +464,7 @@ def apply_strategic_merge(resources: list[Resource], patch: dict[str, Any],
 
 
 def _literal(text: Any) -> str | None:
-    if text is None:
-        return None
-    import re
-
-    return re.escape(str(text))
+    return None if text is None else re.escape(str(text))
 
 
 def _describe(resource: Resource) -> str:

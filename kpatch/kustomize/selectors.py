@@ -26,6 +26,18 @@ def _regex(pattern: str) -> re.Pattern[str]:
         raise KpatchError(f"invalid target pattern {pattern!r}: {exc}") from None
 
 
+_META = re.compile(r"[.*+?()\[\]{}|^$\\]")
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """Anchored regex match, with a plain comparison for literal patterns (the
+    common case: one per generated patch, too many to compile each)."""
+    unescaped = pattern.replace("\\.", ".").replace("\\-", "-")
+    if not _META.search(pattern.replace("\\.", "").replace("\\-", "")):
+        return unescaped == value
+    return _regex(pattern).fullmatch(value) is not None
+
+
 def _split_requirements(selector: str) -> list[str]:
     parts, depth, current = [], 0, ""
     for char in selector:
@@ -83,12 +95,11 @@ def matches_target(target: dict[str, Any], resource: dict[str, Any]) -> bool:
         if wanted is not None and wanted != actual:
             return False
     name = target.get("name")
-    if name is not None and not _regex(str(name)).fullmatch(str(metadata.get("name") or "")):
+    if name is not None and not _matches(str(name), str(metadata.get("name") or "")):
         return False
     namespace = target.get("namespace")
     # An empty namespace reads as "default" on both sides.
-    if namespace and not _regex(str(namespace)).fullmatch(str(metadata.get("namespace")
-                                                             or "default")):
+    if namespace and not _matches(str(namespace), str(metadata.get("namespace") or "default")):
         return False
     if target.get("labelSelector") and not matches_selector(
             str(target["labelSelector"]), metadata.get("labels") or {}):
