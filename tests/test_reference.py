@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from kpatch.errors import KpatchError
 from kpatch.reference import ImageReference, is_reference, parse_reference
 
+from .strategies import SEPARATORS_NO_DOT, digests, path_components, tags
+
 SHA256 = "sha256:" + "0123456789abcdef" * 4
 SHA512 = "sha512:" + "0123456789abcdef" * 8
 SHA384 = "sha384:" + "0123456789abcdef" * 6
@@ -314,7 +316,6 @@ def test_non_string(value: object) -> None:
 
 # --------------------------------------------------------------------------- properties
 
-# The same strategy is written out in test_relocation.py: the two test files stand alone.
 REGISTRIES = [
     None,
     "docker.io",
@@ -326,28 +327,6 @@ REGISTRIES = [
     "registry.corp.example:443",
     "[::1]:5000",
 ]
-ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
-WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-
-
-SEPARATORS = (".", "_", "__", "-", "--")
-
-
-@st.composite
-def path_components(draw: st.DrawFn, separators: tuple[str, ...] = SEPARATORS) -> str:
-    chunks = draw(st.lists(st.text(ALNUM, min_size=1, max_size=6), min_size=1, max_size=3))
-    text = chunks[0]
-    for chunk in chunks[1:]:
-        text += draw(st.sampled_from(separators)) + chunk
-    return text
-
-
-tags = st.builds(
-    lambda first, rest: first + rest,
-    st.text(WORD, min_size=1, max_size=1),
-    st.text(WORD + ".-", max_size=20),
-)
-digests = st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"sha256:{h}")
 
 
 @st.composite
@@ -359,9 +338,8 @@ def reference_parts(
     if registry is None and len(components) > 1:
         # Without a registry, a first component with "." (or "localhost") would be
         # read as a registry host, as the grammar says: keep it a path component.
-        no_dot = tuple(s for s in SEPARATORS if s != ".")
-        first = draw(path_components(no_dot).filter(lambda c: c != "localhost"))
-        components[0] = first
+        components[0] = draw(
+            path_components(SEPARATORS_NO_DOT).filter(lambda c: c != "localhost"))
     path = "/".join(components)
     return registry, path, draw(st.none() | tags), draw(st.none() | digests)
 

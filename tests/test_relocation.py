@@ -10,6 +10,8 @@ from kpatch.errors import KpatchError
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.relocation import PrefixMapping, RelocationRules, normalize_name
 
+from .strategies import SEPARATORS_NO_DOT, digests, path_components, tags
+
 SHA256 = "sha256:" + "0123456789abcdef" * 4
 SHA512 = "sha512:" + "fedcba9876543210" * 8
 BLAKE3 = "blake3:" + "ABCDEF0123456789" * 2  # unregistered algorithm: upper-case hex allowed
@@ -417,26 +419,6 @@ REGISTRIES = [
 ]
 KNOWN_COMPONENTS = ["k8ssandra", "k8ssandra-extra", "cass-operator", "library", "busybox",
                     "mirror", "quay", "tools", "x"]
-ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
-WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-SEPARATORS = (".", "_", "__", "-", "--")
-
-
-@st.composite
-def path_components(draw: st.DrawFn, separators: tuple[str, ...] = SEPARATORS) -> str:
-    chunks = draw(st.lists(st.text(ALNUM, min_size=1, max_size=6), min_size=1, max_size=3))
-    text = chunks[0]
-    for chunk in chunks[1:]:
-        text += draw(st.sampled_from(separators)) + chunk
-    return text
-
-
-tags = st.builds(
-    lambda first, rest: first + rest,
-    st.text(WORD, min_size=1, max_size=1),
-    st.text(WORD + ".-", max_size=20),
-)
-digests = st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"sha256:{h}")
 
 
 @st.composite
@@ -446,9 +428,8 @@ def reference_texts(draw: st.DrawFn) -> str:
     components = draw(st.lists(component, min_size=1, max_size=3))
     if registry is None and len(components) > 1:
         # Keep the first component a path component, not a registry host.
-        no_dot = tuple(s for s in SEPARATORS if s != ".")
-        components[0] = draw(
-            st.sampled_from(KNOWN_COMPONENTS) | path_components(no_dot)
+                components[0] = draw(
+            st.sampled_from(KNOWN_COMPONENTS) | path_components(SEPARATORS_NO_DOT)
         )
     text = f"{registry}/" if registry else ""
     text += "/".join(components)
