@@ -9,10 +9,6 @@ from kpatch.profile import FieldSpec
 from kpatch.reference import ImageReference
 
 
-def escape_token(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
 def pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
     """RFC 6901 JSON pointer from path tokens."""
     # Called for every reference found: a plain loop, escaping only when needed.

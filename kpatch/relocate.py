@@ -19,9 +19,9 @@ import jsonpatch
 from kpatch.editors.imageconfig import imageconfig_edits
 from kpatch.errors import KpatchError
 from kpatch.inventory import Inventory, build_inventory
-from kpatch.locate import FieldIndex, compose_block_parts, format_parts
+from kpatch.locate import FieldIndex, compose_block_parts
 from kpatch.model import MISSING, ImageUse, ResourceId, child, lookup, pointer
-from kpatch.profile import BlockLayout, FieldSpec, Profile, PullSettings
+from kpatch.profile import BlockLayout, FieldSpec, PullSettings
 from kpatch.reference import ImageReference
 from kpatch.relocation import RelocationRules
 from kpatch.yamledit import Edit, apply_edits, edit_yaml_text
@@ -537,11 +537,3 @@ def plan_relocation(inventory: Inventory, options: RelocateOptions) -> Relocatio
         raise KpatchError(f"invalid pull policy {options.pull_policy!r}; "
                           f"choose {', '.join(PULL_POLICIES)}")
     return Planner(inventory, options).plan()
-
-
-def describe_block(spec: FieldSpec, ref: ImageReference) -> str:
-    assert spec.block is not None
-    return format_parts({k: v for k, v in full_block(spec.block, ref).items()})
-
-
-__all__ = ["Profile", "RelocateOptions", "RelocationPlan", "plan_relocation"]

@@ -22,6 +22,9 @@ def is_kustomization_dir(path: Path) -> bool:
 
 
 class Renderer(Protocol):
+    """What every backend offers: a name, and a kustomization rendered to a stream.
+    (The built-in one also builds resources in process; see render_tree.)"""
+
     @property
     def name(self) -> str: ...
 
@@ -95,27 +98,25 @@ def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
             if name == "builtin":
                 raise
             reason = exc.what
-        external = next((r for r in RENDERERS.values() if shutil.which(r.command[0])), None)
+        external: Renderer | None = first_external()
         if external is None:
             raise KpatchError(f"the built-in renderer does not support {reason}, and neither "
                               "kustomize nor kubectl is installed", file=str(path))
         return Rendered(external.name, text=external.render(path), fallback_reason=reason)
-    chosen = find_renderer(name)
+    chosen: Renderer = find_renderer(name)
     return Rendered(chosen.name, text=chosen.render(path))
 
 
-def find_renderer(name: str = "auto") -> Renderer:
-    """The named backend, or with ``auto`` the first external one on PATH."""
-    if name != "auto":
-        renderer = RENDERERS.get(name)
-        if renderer is None:
-            raise KpatchError(
-                f"unknown renderer {name!r}; choose auto, {', '.join(RENDERERS)}"
-            )
-        if shutil.which(renderer.command[0]) is None:
-            raise KpatchError(f"renderer {name!r} not found: {renderer.command[0]} is not on PATH")
-        return renderer
-    for renderer in RENDERERS.values():
-        if shutil.which(renderer.command[0]) is not None:
-            return renderer
-    raise KpatchError("no renderer found: install kustomize or kubectl to read kustomizations")
+def first_external() -> CommandRenderer | None:
+    """The first of kustomize and kubectl on PATH."""
+    return next((r for r in RENDERERS.values() if shutil.which(r.command[0])), None)
+
+
+def find_renderer(name: str) -> CommandRenderer:
+    """The named external backend, checked to be on PATH."""
+    renderer = RENDERERS.get(name)
+    if renderer is None:
+        raise KpatchError(f"unknown renderer {name!r}; choose {', '.join(RENDERER_CHOICES)}")
+    if shutil.which(renderer.command[0]) is None:
+        raise KpatchError(f"renderer {name!r} not found: {renderer.command[0]} is not on PATH")
+    return renderer

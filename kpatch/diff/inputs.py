@@ -24,7 +24,7 @@ from typing import Any
 from kpatch.diff.model import Side
 from kpatch.errors import KpatchError
 from kpatch.inventory import manifest_files
-from kpatch.kustomize.builtin import SUPPORTED_FIELDS, BuiltinRenderer, Kustomization, legacy_sort
+from kpatch.kustomize.builtin import SUPPORTED_FIELDS, BuiltinRenderer, legacy_sort
 from kpatch.render import Rendered, is_kustomization_dir, render_tree
 from kpatch.yamlio import Document, LoadLimits, SourceText, load_stream
 
@@ -142,5 +142,3 @@ def load_git(revision: str, path: str, renderer: str, limits: LoadLimits
     right = load_side(path, renderer, limits)
     return left, right
 
-
-__all__ = ["Kustomization", "load_git", "load_overlay", "load_side"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
 from kpatch.implicit import RuleContext
-from kpatch.model import ResourceId
+from kpatch.model import ResourceId, lookup
 
 if TYPE_CHECKING:
     from kpatch.profile import ImplicitRule
@@ -54,21 +54,13 @@ def choose_image_config(ctx: RuleContext) -> ImageConfigChoice:
     )
 
 
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
 def apply_v1beta1_overrides(config: dict[str, Any], server_type: str, image: str) -> str:
     """imageRegistry (per type beats top level) and imageNamespace, as cass-operator does."""
-    per_type = _get(config, "defaults", server_type) or {}
+    per_type = lookup(config, ("defaults", server_type)) or {}
     registry = _text(per_type.get("imageRegistry")) or _text(config.get("imageRegistry"))
     namespace = per_type.get("imageNamespace", config.get("imageNamespace"))
     if registry is None and namespace is None:
@@ -96,7 +88,7 @@ def derive_server_image(
     per_version = images.get(server_type)
     if isinstance(per_version, dict) and _text(per_version.get(version)):
         return apply_v1beta1_overrides(config, server_type, str(per_version[version]))
-    defaults = _get(config, "defaults", server_type) or {}
+    defaults = lookup(config, ("defaults", server_type)) or {}
     repository = _text(defaults.get("repository")) if isinstance(defaults, dict) else None
     suffix = ""
     if repository is not None:
@@ -111,7 +103,7 @@ def derive_server_image(
 def _derive_v1beta2(
     config: dict[str, Any], server_type: str, version: str, builtin: dict[str, str]
 ) -> str:
-    kind = _get(config, "types", server_type) or {}
+    kind = lookup(config, ("types", server_type)) or {}
     defaults = config.get("defaults") or {}
     overrides = config.get("overrides") or {}
     fallback_repository, _, fallback_name = builtin.get(server_type, "").rpartition("/")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpatch.errors import KpatchError
+from kpatch.model import lookup
 
 Resource = dict[str, Any]
 
@@ -219,12 +220,12 @@ def set_namespace(resources: list[Resource], namespace: str) -> list[Resource]:
         if kind == "APIService" and api_version.startswith("apiregistration.k8s.io/"):
             resource.setdefault("spec", {}).setdefault("service", {})["namespace"] = namespace
         if kind == "CustomResourceDefinition":
-            service = _dig(resource, "spec", "conversion", "webhook", "clientConfig", "service")
+            service = lookup(resource, ("spec", "conversion", "webhook", "clientConfig", "service"))
             if isinstance(service, dict) and "namespace" in service:
                 service["namespace"] = namespace
         if kind in ORDER_LAST:
             for webhook in resource.get("webhooks") or []:
-                service = _dig(webhook, "clientConfig", "service")
+                service = lookup(webhook, ("clientConfig", "service"))
                 if isinstance(service, dict) and _moved(
                         moved_services, service.get("name"), service.get("namespace")):
                     service["namespace"] = namespace
@@ -238,14 +239,6 @@ def _moved(moved: set[tuple[Any, Any]], name: Any, namespace: Any) -> bool:
     """A reference follows a resource in the build when it names it with no
     namespace or with the resource's original namespace."""
     return any(name == n and (not namespace or namespace == ns) for n, ns in moved)
-
-
-def _dig(node: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
 
 
 # --- images ---------------------------------------------------------------------------------
