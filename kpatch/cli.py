@@ -127,7 +127,9 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     """
     options = build_options(profiles, profile_files, params, renderer, max_input_bytes)
     inventory = find_images(list(paths), options)
-    if inventory.renderer:
+    if inventory.renderer_note:
+        click.echo(f"kpatch: {inventory.renderer_note}", err=True)
+    elif inventory.renderer:
         click.echo(f"kpatch: rendered with {inventory.renderer}", err=True)
     click.echo(render(inventory, fmt, unique), nl=False)
     for use in inventory.unresolved:

@@ -40,6 +40,7 @@ class Inventory:
     embedded: list[EmbeddedDocument]
     profiles: list[Profile]
     renderer: str | None = None
+    renderer_note: str | None = None  # why --renderer auto did not render in process
 
     def unique(self) -> list[tuple[str, list[ImageUse]]]:
         """Uses grouped by normalized image, in order of first appearance."""
@@ -80,13 +81,21 @@ def manifest_files(folder: Path) -> list[Path]:
     return found
 
 
+@dataclass
+class LoadedInputs:
+    documents: list[Document]
+    renderer: str | None = None
+    renderer_note: str | None = None
+
+
 def load_inputs(
     paths: Iterable[str], limits: LoadLimits, renderer_name: str = "auto",
     stdin_text: str | None = None,
-) -> tuple[list[Document], str | None]:
+) -> LoadedInputs:
     """Documents of every input, in order, and the renderer used (if any)."""
     documents: list[Document] = []
     used: str | None = None
+    note: str | None = None
     for raw in paths:
         if raw == "-":
             text = stdin_text if stdin_text is not None else sys.stdin.read()
@@ -98,6 +107,9 @@ def load_inputs(
         if is_kustomization_dir(path):
             rendered = render_tree(path, renderer_name, limits)
             used = rendered.renderer
+            if rendered.fallback_reason:
+                note = (f"{raw}: the built-in renderer does not support "
+                        f"{rendered.fallback_reason}; rendered with {used}")
             documents.extend(load_stream(rendered.as_text(), f"{raw} (rendered)", limits))
         elif path.is_dir():
             files = manifest_files(path)
@@ -107,7 +119,7 @@ def load_inputs(
                 documents.extend(load_stream(_read_text(file, limits), str(file), limits))
         else:
             documents.extend(load_stream(_read_text(path, limits), raw, limits))
-    return documents, used
+    return LoadedInputs(documents, used, note)
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
@@ -173,5 +185,8 @@ def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
     options = options or InventoryOptions()
     profiles = load_profiles(options.profiles, options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in options.params.items()], profiles)
-    documents, renderer = load_inputs(paths, options.limits, options.renderer, stdin_text)
-    return build_inventory(documents, profiles, params, options.limits, renderer)
+    loaded = load_inputs(paths, options.limits, options.renderer, stdin_text)
+    inventory = build_inventory(loaded.documents, profiles, params, options.limits,
+                                loaded.renderer)
+    inventory.renderer_note = loaded.renderer_note
+    return inventory

@@ -315,12 +315,10 @@ def relocate_to_overlay(
                 "its manifests (the only file kpatch writes outside --output)", file=base)
     profiles = load_profiles(inventory_options.profiles, inventory_options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in inventory_options.params.items()], profiles)
-    if proposed is not None:
-        documents, renderer = load_inputs([base], inventory_options.limits)
-    else:
-        documents, renderer = load_inputs([base], inventory_options.limits,
-                                          inventory_options.renderer)
-    inventory = build_inventory(documents, profiles, params, inventory_options.limits, renderer)
+    loaded = load_inputs([base], inventory_options.limits, inventory_options.renderer)
+    renderer = loaded.renderer
+    inventory = build_inventory(loaded.documents, profiles, params, inventory_options.limits,
+                                renderer)
     plan = plan_relocation(inventory, options)
     reference = os.path.relpath(base_abs, output_abs)
     overlay = render_overlay(plan, reference, command)
