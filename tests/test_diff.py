@@ -32,9 +32,14 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def check_golden(name: str, text: str, tmp: Path | None = None) -> None:
+def check_golden(name: str, text: str, tmp: Path | None = None,
+                 upstream: Path | None = None) -> None:
+    """Compare with tests/golden/diff/NAME; paths that depend on where the
+    checkout and ../shared live are replaced by placeholders first."""
     if tmp is not None:
         text = text.replace(str(tmp), "<tmp>")
+    if upstream is not None:
+        text = text.replace(os.path.relpath(upstream.resolve()), "<upstream>")
     path = GOLDEN / name
     if UPDATE:
         path.write_text(text, encoding="utf-8")
@@ -61,7 +66,7 @@ def test_upstream_cass_operator_golden(upstream: Path, tmp_path: Path, fmt: str)
     assert code == 1, err
     # The base needs kubectl (generators, prefixes); the overlay is applied in process.
     assert "with kubectl" in err and "builtin (on the rendered base)" in err
-    check_golden(f"upstream-cass-operator.{FORMATS[fmt]}", out, tmp_path)
+    check_golden(f"upstream-cass-operator.{FORMATS[fmt]}", out, tmp_path, upstream)
     if fmt == "text":
         # The ImageConfig change shows as paths inside the string, not as a blob.
         assert "/data/image_config.yaml#/images/system-logger" in out
@@ -271,3 +276,24 @@ def test_build_bad_input(tmp_path: Path, make_args: object, message: str | None)
     assert done.returncode == 2 and done.stdout == ""
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith("kpatch: error:")]
     assert len(errors) == 1 and message in errors[0], done.stderr
+
+
+def test_overlay_targeting_an_earlier_namespace_is_not_skipped(tmp_path: Path) -> None:
+    """kustomize matches a target against a resource's namespace before its base
+    moved it; the in-process overlay cannot see that history, so it must fall
+    back to a full render rather than silently skip the patch."""
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "kustomization.yaml").write_text("namespace: moved\nresources: [cm.yaml]\n")
+    (base / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n"
+                                  "metadata: {name: c, namespace: orig}\ndata: {a: b}\n")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n- target: {kind: ConfigMap, namespace: orig}\n"
+        "  patch: '[{\"op\": \"add\", \"path\": \"/data/x\", \"value\": \"y\"}]'\n")
+    code, out, err = run("diff", str(overlay), "--format", "json")
+    assert code == 1, err
+    (resource,) = yaml.safe_load(out)["resources"]
+    assert resource["changes"] == [{"path": "/data/x", "type": "added", "new": "y"}]
+    assert "builtin (on the rendered base)" not in err

@@ -398,3 +398,22 @@ def test_builtin_renders_the_upstream_components_tree_or_refuses(upstream: Path)
     with pytest.raises(Unsupported) as caught:
         BuiltinRenderer().check(upstream / "cass-operator-v1.26.0/config/deployments/cluster")
     assert caught.value.what.startswith("the field")
+
+
+def test_a_target_naming_a_namespace_from_before_the_base_moved_it(tmp_path: Path) -> None:
+    # kustomize matches the resource's earlier namespace too; the built-in
+    # renderer does not track earlier ids, so it must refuse, never skip the patch.
+    root = write(tmp_path, {
+        "kustomization.yaml": "resources: [base]\npatches:\n"
+                              "- target: {kind: ConfigMap, namespace: orig}\n"
+                              "  patch: '[{\"op\": \"add\", \"path\": \"/data/x\", \"value\": \"y\"}]'\n",
+        "base/kustomization.yaml": "namespace: moved\nresources: [cm.yaml]\n",
+        "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: orig}\n"
+                        "data: {a: b}\n"})
+    expected = kubectl(root)
+    assert expected[0]["data"] == {"a": "b", "x": "y"}  # kustomize did patch it
+    with pytest.raises(Unsupported, match="before a namespace change"):
+        BuiltinRenderer().build(root)
+    rendered = render_tree(root, "auto")
+    assert rendered.renderer != "builtin"
+    assert [d for d in yaml.safe_load_all(rendered.as_text()) if d] == expected

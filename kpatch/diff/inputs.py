@@ -24,7 +24,7 @@ from typing import Any
 from kpatch.diff.model import Side
 from kpatch.errors import KpatchError
 from kpatch.inventory import manifest_files
-from kpatch.kustomize.builtin import SUPPORTED_FIELDS, BuiltinRenderer, legacy_sort
+from kpatch.kustomize.builtin import SUPPORTED_FIELDS, BuiltinRenderer, Unsupported, legacy_sort
 from kpatch.render import Rendered, is_kustomization_dir, render_tree
 from kpatch.yamlio import Document, LoadLimits, SourceText, load_stream
 
@@ -94,12 +94,20 @@ def load_overlay(path: str, renderer: str, limits: LoadLimits) -> tuple[Loaded, 
     left = Loaded(_documents(legacy_sort(bases), base_side.source), base_side)
     own = set(kustomization.data) - {"apiVersion", "kind", "metadata", "resources"}
     if renderer in ("auto", "builtin") and own <= IN_PROCESS_FIELDS:
-        transformed = legacy_sort(builtin.transform(list(bases), kustomization))
-        right = Loaded(_documents(transformed, path), Side(path, "builtin (on the rendered base)"))
-    else:
-        rendered = render_tree(folder, renderer, limits)
-        right = Loaded(_from_rendered(rendered, path, limits), Side(path, rendered.renderer))
-    return left, right
+        # The rendered base no longer knows its resources' earlier ids, which
+        # kustomize also matches targets against: a target that matches nothing
+        # sends the overlay to a full render instead of being skipped.
+        builtin.ids_changed = True
+        try:
+            transformed = legacy_sort(builtin.transform(list(bases), kustomization))
+        except Unsupported:
+            if renderer == "builtin":
+                raise
+        else:
+            return left, Loaded(_documents(transformed, path),
+                                Side(path, "builtin (on the rendered base)"))
+    rendered = render_tree(folder, renderer, limits)
+    return left, Loaded(_from_rendered(rendered, path, limits), Side(path, rendered.renderer))
 
 
 def _git(args: list[str], cwd: Path, binary: bool = False) -> Any:

@@ -83,6 +83,10 @@ class Kustomization:
 class BuiltinRenderer:
     limits: LoadLimits = field(default_factory=LoadLimits)
     name: str = "builtin"
+    # Set once a namespace transformer moved a resource: kustomize then also
+    # matches patch targets against the earlier id, which this renderer does not
+    # track, so a target that matches nothing is refused rather than skipped.
+    ids_changed: bool = False
 
     # -- the interface shared with external renderers ---------------------------
 
@@ -219,7 +223,10 @@ class BuiltinRenderer:
             resources = self._apply_patch_entry(resources, kustomization, entry, "patches",
                                                 index)
         if data.get("namespace"):
-            resources = fieldspecs.set_namespace(resources, str(data["namespace"]))
+            moved = fieldspecs.set_namespace(resources, str(data["namespace"]))
+            self.ids_changed = self.ids_changed or any(
+                _identity(a) != _identity(b) for a, b in zip(resources, moved, strict=True))
+            resources = moved
         for entry in kustomization.entries("labels"):
             if not isinstance(entry, dict):
                 raise KpatchError("labels entries are mappings", file=str(file))
@@ -272,6 +279,13 @@ class BuiltinRenderer:
             raise KpatchError(f"a {key} entry needs patch or path", file=str(file))
         docs = load_patch_documents(text, source, self.limits)
         target = entry.get("target")
+        positions = (index.lookup(target) if index is not None and isinstance(target, dict)
+                     else None)
+        if isinstance(target, dict) and self.ids_changed and not any(
+                matches_target(target, resources[i])
+                for i in (positions if positions is not None else candidates(resources, target))):
+            raise Unsupported("a patch target that matches only an id from before a "
+                              "namespace change (kustomize matches earlier ids too)", file)
         if (len(docs) == 1 and isinstance(docs[0], list)) or key == "patchesJson6902":
             if not isinstance(target, dict):
                 raise KpatchError("a JSON6902 patch needs a target", file=source)
