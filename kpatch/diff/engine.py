@@ -39,10 +39,6 @@ class DiffOptions:
 Key = tuple[str, str, str | None, str | None]
 
 
-def _key(rid: ResourceId) -> Key:
-    return rid.group, rid.kind, rid.namespace, rid.name
-
-
 def diff_documents(left: Sequence[Document], right: Sequence[Document], options: DiffOptions,
                    left_side: Side, right_side: Side) -> DiffResult:
     old = _index(left)
@@ -66,12 +62,12 @@ def diff_documents(left: Sequence[Document], right: Sequence[Document], options:
         new_doc = new[new_key] if new_key else None
         if old_doc is None:
             assert new_doc is not None
-            result.resources.append(ResourceDiff("added", None, new_doc[1]))
+            result.resources.append(ResourceDiff("added", None, new_doc[1].get()))
             continue
         if new_doc is None:
-            result.resources.append(ResourceDiff("removed", old_doc[1], None))
+            result.resources.append(ResourceDiff("removed", old_doc[1].get(), None))
             continue
-        secret = new_doc[1].kind == "Secret" and new_doc[1].group == ""
+        secret = new_key is not None and new_key[:2] == ("", "Secret")
         if old_doc[0] is new_doc[0]:
             continue  # untouched by the overlay: the very same object
         changes = diff_values(old_doc[0], new_doc[0], (), secret and not options.show_secrets)
@@ -81,18 +77,44 @@ def diff_documents(left: Sequence[Document], right: Sequence[Document], options:
         kept = [c for c in changes if not _ignored(c.path, options.ignore)]
         result.ignored += len(changes) - len(kept)
         if kept or status == "renamed":
-            result.resources.append(ResourceDiff(status, old_doc[1], new_doc[1], kept))
+            result.resources.append(ResourceDiff(status, old_doc[1].get(), new_doc[1].get(),
+                                                 kept))
     return result
 
 
-def _index(documents: Iterable[Document]) -> dict[Key, tuple[Any, ResourceId]]:
-    out: dict[Key, tuple[Any, ResourceId]] = {}
+class _Lazy:
+    """A document's ResourceId, built only if the resource is reported: most of
+    two renders is unchanged (5,000 ids cost a few percent of a diff)."""
+
+    __slots__ = ("doc", "rid")
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.rid: ResourceId | None = None
+
+    def get(self) -> ResourceId:
+        if self.rid is None:
+            self.rid = resource_id(self.doc)
+        return self.rid
+
+
+def _index(documents: Iterable[Document]) -> dict[Key, tuple[Any, _Lazy]]:
+    out: dict[Key, tuple[Any, _Lazy]] = {}
     for doc in documents:
-        rid = resource_id(doc)
-        key = _key(rid)
+        data = doc.data
+        metadata = data.get("metadata") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("kind"), str) or not \
+                isinstance(data.get("apiVersion"), str):
+            resource_id(doc)  # raises the error that names the document
+        assert isinstance(data, dict)
+        metadata = metadata if isinstance(metadata, dict) else {}
+        namespace, name = metadata.get("namespace"), metadata.get("name")
+        key = (data["apiVersion"].rpartition("/")[0], data["kind"],
+               namespace if isinstance(namespace, str) else None,
+               name if isinstance(name, str) else None)
         if key in out:
-            raise KpatchError(f"{rid} appears twice", file=doc.file, line=doc.line)
-        out[key] = (doc.data, rid)
+            raise KpatchError(f"{resource_id(doc)} appears twice", file=doc.file, line=doc.line)
+        out[key] = (data, _Lazy(doc))
     return out
 
 

@@ -279,18 +279,18 @@ class BuiltinRenderer:
             raise KpatchError(f"a {key} entry needs patch or path", file=str(file))
         docs = load_patch_documents(text, source, self.limits)
         target = entry.get("target")
-        positions = (index.lookup(target) if index is not None and isinstance(target, dict)
-                     else None)
-        if isinstance(target, dict) and self.ids_changed and not any(
-                matches_target(target, resources[i])
-                for i in (positions if positions is not None else candidates(resources, target))):
-            raise Unsupported("a patch target that matches only an id from before a "
-                              "namespace change (kustomize matches earlier ids too)", file)
+        matched: list[int] | None = None
+        if isinstance(target, dict):
+            found = index.lookup(target) if index is not None else candidates(resources, target)
+            matched = [i for i in found if matches_target(target, resources[i])]
+            if self.ids_changed and not matched:
+                raise Unsupported("a patch target that matches only an id from before a "
+                                  "namespace change (kustomize matches earlier ids too)", file)
         if (len(docs) == 1 and isinstance(docs[0], list)) or key == "patchesJson6902":
-            if not isinstance(target, dict):
+            if matched is None or not isinstance(target, dict):
                 raise KpatchError("a JSON6902 patch needs a target", file=source)
             operations = docs[0] if docs else []
-            return apply_json6902(resources, operations, target, source, index)
+            return apply_json6902(resources, operations, target, source, index, matched)
         if index is not None:
             # Strategic merge may delete resources: positions would shift.
             index.rebuild(resources)
@@ -382,24 +382,28 @@ def candidates(resources: list[Resource], target: dict[str, Any]) -> Iterable[in
 
 
 def apply_json6902(resources: list[Resource], operations: Any, target: dict[str, Any],
-                   source: str, index: ResourceIndex | None = None) -> list[Resource]:
+                   source: str, index: ResourceIndex | None = None,
+                   matched: list[int] | None = None) -> list[Resource]:
+    """Apply the operations to every resource the target selects (``matched``:
+    their positions, when the caller has already selected them)."""
     if not isinstance(operations, list):
         raise KpatchError("a JSON6902 patch is a list of operations", file=source)
     out = list(resources)
-    positions = index.lookup(target) if index is not None else candidates(resources, target)
-    for position in positions:
+    if matched is None:
+        found = index.lookup(target) if index is not None else candidates(resources, target)
+        matched = [i for i in found if matches_target(target, resources[i])]
+    for position in matched:
         resource = resources[position]
-        if matches_target(target, resource):
-            try:
-                out[position] = apply_operations(resource, operations)
-            except PatchTestFailed as exc:
-                raise KpatchError(f"{_describe(resource)}: {exc.message} (a test operation in "
-                                  "the patch failed: the base changed since the patch was "
-                                  "written)", file=source) from None
-            except PatchError as exc:
-                raise KpatchError(f"{_describe(resource)}: {exc.message}", file=source) from None
-            if index is not None:
-                index.changed(position, resource, out[position], operations)
+        try:
+            out[position] = apply_operations(resource, operations)
+        except PatchTestFailed as exc:
+            raise KpatchError(f"{_describe(resource)}: {exc.message} (a test operation in "
+                              "the patch failed: the base changed since the patch was "
+                              "written)", file=source) from None
+        except PatchError as exc:
+            raise KpatchError(f"{_describe(resource)}: {exc.message}", file=source) from None
+        if index is not None:
+            index.changed(position, resource, out[position], operations)
     return out
 
 
