@@ -19,13 +19,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kpatch.errors import KpatchError
 from kpatch.model import ResourceId
-from kpatch.relocate import RelocationPlan, ResourcePatch
+from kpatch.relocate import RelocateOptions, RelocationPlan, ResourcePatch
+
+if TYPE_CHECKING:
+    from kpatch.inventory import InventoryOptions
 
 KUSTOMIZATION = "kustomization.yaml"
 _HEADER_RE = re.compile(
@@ -272,8 +275,8 @@ def base_kustomization_text(base: Path) -> str:
 def relocate_to_overlay(
     base: str,
     output: str,
-    options: Any,
-    inventory_options: Any,
+    options: RelocateOptions,
+    inventory_options: InventoryOptions,
     command: str,
     *,
     dry_run: bool = False,

@@ -104,7 +104,8 @@ class BuiltinRenderer:
 
     # -- reading kustomizations --------------------------------------------------
 
-    def _load(self, folder: Path, expect: str) -> Kustomization:
+    def _load(self, folder: Path, expect: str | None) -> Kustomization:
+        """The kustomization in ``folder``; ``expect`` its kind (None: either kind)."""
         file = kustomization_file(folder)
         if file is None:
             raise KpatchError("no kustomization.yaml in this folder", file=str(folder))
@@ -113,15 +114,16 @@ class BuiltinRenderer:
             raise KpatchError("a kustomization must be one YAML mapping", file=str(file))
         data = docs[0].data
         kind = data.get("kind", "Kustomization")
-        if kind != expect:
-            raise KpatchError(f"expected kind {expect}, found {kind}", file=str(file))
+        if kind not in ("Kustomization", "Component") or (expect is not None and kind != expect):
+            raise KpatchError(f"expected kind {expect or 'Kustomization'}, found {kind}",
+                              file=str(file))
         return Kustomization(folder, file, data)
 
     def _check(self, folder: Path, seen: set[Path]) -> None:
         if folder in seen:
             raise KpatchError("kustomizations include each other in a cycle", file=str(folder))
         seen = seen | {folder}
-        kustomization = self._load(folder, self._kind_of(folder))
+        kustomization = self._load(folder, None)
         for key in kustomization.data:
             if key not in SUPPORTED_FIELDS and key not in IGNORED_FIELDS:
                 raise Unsupported(f"the field {key!r}", kustomization.file)
@@ -138,14 +140,6 @@ class BuiltinRenderer:
             target = self._resolve(kustomization, entry, allow_dirs=True)
             if target.is_dir():
                 self._check(target.resolve(), seen)
-
-    @staticmethod
-    def _kind_of(folder: Path) -> str:
-        file = kustomization_file(folder)
-        if file is None:
-            return "Kustomization"
-        text = file.read_text(encoding="utf-8")
-        return "Component" if "kind: Component" in text else "Kustomization"
 
     def _resolve(self, kustomization: Kustomization, entry: str, allow_dirs: bool) -> Path:
         """A path named in a kustomization, under kustomize's load restriction:
