@@ -297,3 +297,37 @@ def test_overlay_targeting_an_earlier_namespace_is_not_skipped(tmp_path: Path) -
     (resource,) = yaml.safe_load(out)["resources"]
     assert resource["changes"] == [{"path": "/data/x", "type": "added", "new": "y"}]
     assert "builtin (on the rendered base)" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["diff", "fixtures/olm", "fixtures/olm", "--renderer", "kubectl"],
+         "renderer 'kubectl' not found: kubectl is not on PATH"),
+        (["build", "fixtures/cass-operator-v1beta1"],
+         "the built-in renderer does not support the field 'namePrefix', and neither "
+         "kustomize nor kubectl is installed"),
+        (["images", "fixtures/cass-operator-v1beta2"],
+         "does not support the field 'configMapGenerator', and neither kustomize nor "
+         "kubectl is installed"),
+        (["diff", "overlays/cass-operator-v1beta1"], "neither kustomize nor kubectl"),
+    ],
+    ids=["named-renderer", "build-auto", "images-auto", "diff-overlay-auto"],
+)
+def test_missing_renderers_are_one_clear_line(args: list[str], message: str) -> None:
+    # A real process with no renderer on PATH (kpatch itself needs none).
+    done = subprocess.run([sys.executable, "-m", "kpatch", *args], cwd=ROOT,
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PATH": ""})
+    assert done.returncode == 2, done.stderr
+    errors = [ln for ln in done.stderr.splitlines() if ln.startswith("kpatch: error:")]
+    assert len(errors) == 1 and message in errors[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_builtin_trees_need_no_renderer_at_all() -> None:
+    done = subprocess.run([sys.executable, "-m", "kpatch", "diff", "overlays/workloads",
+                           "--summary"], cwd=ROOT, capture_output=True, text=True,
+                          check=False, env={**os.environ, "PATH": ""})
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[-1] == "8 resources: 8 changed"
