@@ -36,6 +36,11 @@ def child(node: Any, token: str | int) -> Any:
 MISSING = _MISSING
 
 
+def text_or_none(value: Any) -> str | None:
+    """``value`` if it is a non-empty string (operator settings leave fields empty)."""
+    return value if isinstance(value, str) and value else None
+
+
 def lookup(data: Any, tokens: tuple[str | int, ...] | list[str | int]) -> Any:
     """The value at ``tokens``, or None where the path does not exist."""
     for token in tokens:

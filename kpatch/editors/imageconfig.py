@@ -19,13 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from kpatch.model import text_or_none as _text
 from kpatch.reference import parse_reference
 from kpatch.relocation import RelocationRules
 from kpatch.yamledit import Edit
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def relocate_name(rules: RelocationRules, name: str) -> str:

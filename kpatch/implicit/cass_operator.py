@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kpatch.errors import KpatchError
 from kpatch.implicit import RuleContext
 from kpatch.model import ResourceId, lookup
+from kpatch.model import text_or_none as _text
 
 if TYPE_CHECKING:
     from kpatch.profile import ImplicitRule
@@ -52,10 +53,6 @@ def choose_image_config(ctx: RuleContext) -> ImageConfigChoice:
         "cass-operator's shipped default ImageConfig (no ImageConfig in the input)",
         "default-imageconfig",
     )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def apply_v1beta1_overrides(config: dict[str, Any], server_type: str, image: str) -> str:

@@ -21,6 +21,7 @@ from kpatch.implicit.cass_operator import (
 )
 from kpatch.locate import format_parts
 from kpatch.model import ResourceId
+from kpatch.model import text_or_none as _text
 
 if TYPE_CHECKING:
     from kpatch.profile import ImplicitRule
@@ -31,10 +32,6 @@ Tokens = tuple[str | int, ...]
 
 def _map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 class _ClusterResolver:

@@ -25,7 +25,7 @@ from typing import Any
 from kpatch.errors import KpatchError
 from kpatch.kustomize import fieldspecs
 from kpatch.kustomize.json6902 import PatchError, PatchTestFailed, apply_operations
-from kpatch.kustomize.selectors import matches_target
+from kpatch.kustomize.selectors import literal_name, matches_target
 from kpatch.kustomize.smp import strategic_merge
 from kpatch.render import KUSTOMIZATION_FILES
 from kpatch.yamlio import LoadLimits, load_stream
@@ -348,18 +348,6 @@ def _check_unique(resources: Iterable[Resource], file: Path) -> None:
             raise KpatchError(f"may not add resource with an already registered id: "
                               f"{identity[1]} {identity[2]}/{identity[3]}", file=str(file))
         seen.add(identity)
-
-
-_REGEX_META = re.compile(r"[.*+?()\[\]{}|^$\\]")
-
-
-def literal_name(pattern: Any) -> str | None:
-    """The one name an anchored target pattern can match, if it is a literal
-    (``cass-operator-manager-config``, or with escaped dots); else None."""
-    if not isinstance(pattern, str):
-        return None
-    unescaped = re.sub(r"\\([.\-])", r"\1", pattern)
-    return None if _REGEX_META.search(unescaped) else unescaped
 
 
 def candidates(resources: list[Resource], target: dict[str, Any]) -> Iterable[int]:

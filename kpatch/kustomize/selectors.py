@@ -29,12 +29,22 @@ def _regex(pattern: str) -> re.Pattern[str]:
 _META = re.compile(r"[.*+?()\[\]{}|^$\\]")
 
 
+def literal_name(pattern: Any) -> str | None:
+    """The one name an anchored target pattern can match, when it is a literal
+    (``cass-operator-manager-config``, or with escaped dots: ``a\\.b``); else None."""
+    if not isinstance(pattern, str):
+        return None
+    if _META.search(pattern.replace("\\.", "").replace("\\-", "")):
+        return None
+    return pattern.replace("\\.", ".").replace("\\-", "-")
+
+
 def _matches(pattern: str, value: str) -> bool:
     """Anchored regex match, with a plain comparison for literal patterns (the
     common case: one per generated patch, too many to compile each)."""
-    unescaped = pattern.replace("\\.", ".").replace("\\-", "-")
-    if not _META.search(pattern.replace("\\.", "").replace("\\-", "")):
-        return unescaped == value
+    literal = literal_name(pattern)
+    if literal is not None:
+        return literal == value
     return _regex(pattern).fullmatch(value) is not None
 
 
