@@ -26,3 +26,14 @@ tags = st.builds(
     st.text(WORD + ".-", max_size=20),
 )
 digests = st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"sha256:{h}")
+
+
+def format_reference(registry: str | None, path: str, tag: str | None,
+                     digest: str | None) -> str:
+    """The written form of a reference from its parts (what the strategies build)."""
+    text = f"{registry}/{path}" if registry else path
+    if tag is not None:
+        text += f":{tag}"
+    if digest is not None:
+        text += f"@{digest}"
+    return text

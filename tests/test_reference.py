@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from kpatch.errors import KpatchError
 from kpatch.reference import ImageReference, is_reference, parse_reference
 
-from .strategies import SEPARATORS_NO_DOT, digests, path_components, tags
+from .strategies import SEPARATORS_NO_DOT, digests, format_reference, path_components, tags
 
 SHA256 = "sha256:" + "0123456789abcdef" * 4
 SHA512 = "sha512:" + "0123456789abcdef" * 8
@@ -345,13 +345,7 @@ def reference_parts(
 
 
 def format_parts(parts: tuple[str | None, str, str | None, str | None]) -> str:
-    registry, path, tag, digest = parts
-    text = f"{registry}/{path}" if registry else path
-    if tag is not None:
-        text += f":{tag}"
-    if digest is not None:
-        text += f"@{digest}"
-    return text
+    return format_reference(*parts)
 
 
 references = reference_parts().map(format_parts)

@@ -10,7 +10,7 @@ from kpatch.errors import KpatchError
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.relocation import PrefixMapping, RelocationRules, normalize_name
 
-from .strategies import SEPARATORS_NO_DOT, digests, path_components, tags
+from .strategies import SEPARATORS_NO_DOT, digests, format_reference, path_components, tags
 
 SHA256 = "sha256:" + "0123456789abcdef" * 4
 SHA512 = "sha512:" + "fedcba9876543210" * 8
@@ -428,18 +428,11 @@ def reference_texts(draw: st.DrawFn) -> str:
     components = draw(st.lists(component, min_size=1, max_size=3))
     if registry is None and len(components) > 1:
         # Keep the first component a path component, not a registry host.
-                components[0] = draw(
+        components[0] = draw(
             st.sampled_from(KNOWN_COMPONENTS) | path_components(SEPARATORS_NO_DOT)
         )
-    text = f"{registry}/" if registry else ""
-    text += "/".join(components)
-    tag = draw(st.none() | tags)
-    digest = draw(st.none() | digests)
-    if tag is not None:
-        text += f":{tag}"
-    if digest is not None:
-        text += f"@{digest}"
-    return text
+    return format_reference(registry, "/".join(components), draw(st.none() | tags),
+                            draw(st.none() | digests))
 
 
 references = reference_texts().map(parse_reference)
