@@ -18,7 +18,7 @@ from kpatch.implicit import RULES, RuleContext
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.profile import Profile, load_profiles
-from kpatch.render import is_kustomization_dir, render_tree
+from kpatch.render import is_kustomization_dir, render_tree, rendered_message
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -40,7 +40,7 @@ class Inventory:
     embedded: list[EmbeddedDocument]
     profiles: list[Profile]
     renderer: str | None = None
-    renderer_note: str | None = None  # why --renderer auto did not render in process
+    renderer_note: str | None = None  # "rendered PATH with ...", one line per tree
 
     def unique(self) -> list[tuple[str, list[ImageUse]]]:
         """Uses grouped by normalized image, in order of first appearance."""
@@ -95,7 +95,7 @@ def load_inputs(
     """Documents of every input, in order, and the renderer used (if any)."""
     documents: list[Document] = []
     used: str | None = None
-    note: str | None = None
+    notes: list[str] = []
     for raw in paths:
         if raw == "-":
             text = stdin_text if stdin_text is not None else sys.stdin.read()
@@ -107,9 +107,7 @@ def load_inputs(
         if is_kustomization_dir(path):
             rendered = render_tree(path, renderer_name, limits)
             used = rendered.renderer
-            if rendered.fallback_reason:
-                note = (f"{raw}: the built-in renderer does not support "
-                        f"{rendered.fallback_reason}; rendered with {used}")
+            notes.append(rendered_message(raw, used, rendered.fallback_reason))
             documents.extend(load_stream(rendered.as_text(), f"{raw} (rendered)", limits))
         elif path.is_dir():
             files = manifest_files(path)
@@ -119,7 +117,7 @@ def load_inputs(
                 documents.extend(load_stream(_read_text(file, limits), str(file), limits))
         else:
             documents.extend(load_stream(_read_text(path, limits), raw, limits))
-    return LoadedInputs(documents, used, note)
+    return LoadedInputs(documents, used, "\n".join(notes) or None)
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:

@@ -60,6 +60,16 @@ RENDERERS: dict[str, CommandRenderer] = {
 
 
 RENDERER_CHOICES = ("auto", "builtin", "kustomize", "kubectl")
+_RENDERER_WORDS = {"builtin": "the built-in renderer", "kustomize": "kustomize build",
+                   "kubectl": "kubectl kustomize"}
+
+
+def rendered_message(source: str, renderer: str, fallback_reason: str | None = None) -> str:
+    """The one wording every command uses on stderr for a rendered tree."""
+    how = _RENDERER_WORDS.get(renderer, renderer)
+    why = f" (the built-in renderer does not support {fallback_reason})" \
+        if fallback_reason else ""
+    return f"rendered {source} with {how}{why}"
 
 
 @dataclass
@@ -73,7 +83,7 @@ class Rendered:
 
     def as_text(self) -> str:
         if self.text is None:
-            from kpatch.overlay import dump_stream
+            from kpatch.yamlwrite import dump_stream
 
             self.text = dump_stream(self.resources or [])
         return self.text

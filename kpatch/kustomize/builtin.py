@@ -91,7 +91,7 @@ class BuiltinRenderer:
     # -- the interface shared with external renderers ---------------------------
 
     def render(self, path: Path) -> str:
-        from kpatch.overlay import dump_stream
+        from kpatch.yamlwrite import dump_stream
 
         return dump_stream(self.build(path))
 
