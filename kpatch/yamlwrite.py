@@ -34,10 +34,10 @@ _BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumpe
 
 # go-yaml v2 resolve.go: strings it reads back as another type when plain
 # (its map also holds "<<", but "<" gives no hint, so that is never looked up).
-_RESOLVE_MAP = frozenset(
+_RESOLVED_WORDS = (
     "y Y yes Yes YES on On ON n N no No NO off Off OFF true True TRUE false False FALSE "
-    "null Null NULL ~ .nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF"
-    .split()) | {""}
+    "null Null NULL ~ .nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF")
+_RESOLVE_MAP = frozenset(_RESOLVED_WORDS.split()) | {""}
 _HINTED = frozenset("+-0123456789.yYnNtTfFoO~")
 _YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _BASE60_FLOAT = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
@@ -194,7 +194,7 @@ class _StringResolver(yaml.resolver.BaseResolver):
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode:
             return _STR
-        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return,no-untyped-call]
 
 
 class KustomizeDumper(_BaseDumper, _StringResolver):  # type: ignore[valid-type,misc]
