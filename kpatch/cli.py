@@ -1,6 +1,11 @@
 """Command line: click parsing only. Each command turns options into plain
 values, calls the library, prints what it returns, and maps KpatchError to its
-exit code with one line on stderr."""
+exit code with one line on stderr.
+
+Startup matters (kpatch runs as a pre-commit hook): each command imports the
+library modules it uses inside its own function, never at the top of this file
+(bench/startup.py measures it).
+"""
 
 from __future__ import annotations
 
@@ -9,27 +14,23 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from kpatch import __version__
-from kpatch.diff.engine import DiffOptions, diff_documents
-from kpatch.diff.inputs import load_git, load_overlay, load_side
-from kpatch.diff.report_github import render_github
-from kpatch.diff.report_json import render_json
-from kpatch.diff.report_markdown import render_markdown
-from kpatch.diff.report_text import render_text
 from kpatch.errors import ExitCode, KpatchError
-from kpatch.inventory import InventoryOptions, find_images
-from kpatch.overlay import relocate_to_overlay
-from kpatch.relocate import PULL_POLICIES, RelocateOptions
-from kpatch.relocation import RelocationRules
-from kpatch.render import RENDERER_CHOICES, render_tree
-from kpatch.report import FORMATS, plan_table, render
-from kpatch.yamlio import LoadLimits
+
+if TYPE_CHECKING:
+    from kpatch.inventory import InventoryOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Option choices, spelled here so that parsing needs no library module;
+# tests/test_cli_output.py checks them against the modules that own them.
+RENDERER_CHOICES = ("auto", "builtin", "kustomize", "kubectl")
+IMAGE_FORMATS = ("table", "json", "yaml", "csv")
+PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 
 
 def _fail(message: str, code: int) -> None:
@@ -92,6 +93,9 @@ def inventory_options(func: F) -> F:
 def build_options(profiles: tuple[str, ...], profile_files: tuple[str, ...],
                   params: tuple[str, ...], renderer: str,
                   max_input_bytes: int | None) -> InventoryOptions:
+    from kpatch.inventory import InventoryOptions
+    from kpatch.yamlio import LoadLimits
+
     return InventoryOptions(
         profiles=profiles,
         profile_files=profile_files,
@@ -113,7 +117,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(IMAGE_FORMATS), default="table",
+              show_default=True)
 @click.option("--unique", is_flag=True, help="One row per image instead of one per reference.")
 @inventory_options
 @handle_errors
@@ -125,13 +130,14 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     PATH is a file, a directory of manifests, a kustomization directory
     (rendered with kustomize or kubectl), or - for standard input.
     """
+    from kpatch.inventory import find_images
+    from kpatch.report import render
+
     options = build_options(profiles, profile_files, params, renderer, max_input_bytes)
     inventory = find_images(list(paths), options)
-    if inventory.renderer_note:
-        click.echo(f"kpatch: {inventory.renderer_note}", err=True)
-    elif inventory.renderer:
-        click.echo(f"kpatch: rendered with {inventory.renderer}", err=True)
-    click.echo(render(inventory, fmt, unique), nl=False)
+    for note in (inventory.renderer_note or "").splitlines():
+        click.echo(f"kpatch: {note}", err=True)
+    click.echo(render(inventory, fmt, unique, width=_table_width()), nl=False)
     for use in inventory.unresolved:
         click.echo(f"kpatch: warning: {use.resource} {use.path}: {use.reason}", err=True)
 
@@ -188,6 +194,12 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
     --write-base-kustomization). Each patched resource gets one JSON6902 patch
     file whose `test` operations make a drifted base fail to build.
     """
+    from kpatch.overlay import relocate_to_overlay
+    from kpatch.relocate import RelocateOptions
+    from kpatch.relocation import RelocationRules
+    from kpatch.render import rendered_message
+    from kpatch.report import plan_table
+
     rules = RelocationRules.parse(registry, maps, flatten=flatten)
     options = RelocateOptions(rules, pull_secrets=secrets, pull_policy=policy,
                               service_accounts=service_accounts)
@@ -199,14 +211,14 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
         allow_unrelocated=allow_unrelocated, write_base_kustomization=write_base_kustomization)
     plan = result.plan
     if result.renderer:
-        click.echo(f"kpatch: rendered {base} with {result.renderer}", err=True)
+        click.echo(f"kpatch: {rendered_message(base, result.renderer)}", err=True)
     for warning in plan.warnings:
         click.echo(f"kpatch: warning: {warning}", err=True)
     for item in plan.unrelocated:
         click.echo(f"kpatch: warning: not relocated: {item.resource} {item.path}: {item.reason}",
                    err=True)
     if dry_run:
-        click.echo(plan_table(plan), nl=False)
+        click.echo(plan_table(plan, width=_table_width()), nl=False)
         if result.base_kustomization is not None:
             click.echo(f"\n{base} has no kustomization.yaml: --write-base-kustomization would "
                        f"write {base}/kustomization.yaml:\n{result.base_kustomization}", nl=False)
@@ -238,18 +250,28 @@ def build(path: str, renderer: str) -> None:
     """
     from pathlib import Path
 
-    from kpatch.render import is_kustomization_dir
+    from kpatch.render import is_kustomization_dir, render_tree, rendered_message
+    from kpatch.yamlio import LoadLimits
 
     if not is_kustomization_dir(Path(path)):
         raise KpatchError("not a kustomization directory", file=path)
     rendered = render_tree(Path(path), renderer, LoadLimits.from_environment())
-    why = f" (built-in renderer: {rendered.fallback_reason} unsupported)" \
-        if rendered.fallback_reason else ""
-    click.echo(f"kpatch: rendered with {rendered.renderer}{why}", err=True)
+    click.echo(f"kpatch: {rendered_message(path, rendered.renderer, rendered.fallback_reason)}",
+               err=True)
     click.echo(rendered.as_text(), nl=False)
 
 
 DIFF_FORMATS = ("text", "markdown", "json", "github")
+
+
+def _table_width() -> int | None:
+    """Columns to fit tables into: the terminal's width when stdout is one (or
+    COLUMNS when set), else None: piped output keeps every value whole."""
+    if not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def _use_color(choice: str) -> bool:
@@ -287,6 +309,11 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
 
     Exit status: 0 no differences, 1 differences, 2 error.
     """
+    from kpatch.diff.engine import DiffOptions, diff_documents
+    from kpatch.diff.inputs import load_git, load_overlay, load_side
+    from kpatch.render import rendered_message
+    from kpatch.yamlio import LoadLimits
+
     limits = LoadLimits.from_environment()
     if revision is not None:
         if len(paths) > 1:
@@ -306,14 +333,22 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
                             left.side, right.side)
     for side in (left.side, right.side):
         if side.renderer:
-            click.echo(f"kpatch: rendered {side.source} with {side.renderer}", err=True)
+            click.echo(f"kpatch: {rendered_message(side.source, side.renderer)}", err=True)
     if fmt == "json":
+        from kpatch.diff.report_json import render_json
+
         text = render_json(result, summary_only)
     elif fmt == "markdown":
+        from kpatch.diff.report_markdown import render_markdown
+
         text = render_markdown(result, summary_only)
     elif fmt == "github":
+        from kpatch.diff.report_github import render_github
+
         text = render_github(result, summary_only)
     else:
+        from kpatch.diff.report_text import render_text
+
         text = render_text(result, color=_use_color(color), summary_only=summary_only)
     # click strips ANSI codes off a non-terminal unless told the colour is wanted.
     click.echo(text, nl=False, color=fmt == "text" and _use_color(color))

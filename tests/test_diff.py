@@ -247,11 +247,12 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, make_args: object,
 
 def test_build_prints_the_stream_and_says_which_renderer() -> None:
     code, out, err = run("build", "fixtures/workloads")
-    assert code == 0 and "rendered with builtin" in err
+    assert code == 0 and err == "kpatch: rendered fixtures/workloads with the built-in renderer\n"
     assert len([d for d in yaml.safe_load_all(out) if d]) == 10
     code, out, err = run("build", "fixtures/cass-operator-v1beta1")
     assert code == 0
-    assert "rendered with kubectl (built-in renderer: the field 'namePrefix' unsupported)" in err
+    assert err == ("kpatch: rendered fixtures/cass-operator-v1beta1 with kubectl kustomize "
+                   "(the built-in renderer does not support the field 'namePrefix')\n")
     code, _, err = run("build", "fixtures/cass-operator-v1beta1", "--renderer", "builtin")
     assert code == 2 and "does not support the field 'namePrefix'" in err
 

@@ -411,7 +411,7 @@ def test_kpatch_build_prints_kubectl_bytes(name: str, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "kpatch", "build", str(root)],
                           capture_output=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.decode() == "kpatch: rendered with the built-in renderer\n"
+    assert done.stderr.decode() == f"kpatch: rendered {root} with the built-in renderer\n"
     assert done.stdout == kubectl_text(root).encode()
 
 
