@@ -6,8 +6,6 @@ kustomize``); a built-in renderer plugs in behind the same interface later.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +35,8 @@ class CommandRenderer:
     command: tuple[str, ...]
 
     def render(self, path: Path) -> str:
+        import subprocess  # here: most commands never start a renderer
+
         try:
             done = subprocess.run(
                 [*self.command, str(path)], capture_output=True, text=True, check=False
@@ -119,12 +119,16 @@ def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
 
 def first_external() -> CommandRenderer | None:
     """The first of kustomize and kubectl on PATH."""
+    import shutil
+
     return next((r for r in RENDERERS.values() if shutil.which(r.command[0])), None)
 
 
 def find_renderer(name: str) -> CommandRenderer:
     """The named external backend, checked to be on PATH."""
     renderer = RENDERERS.get(name)
+    import shutil
+
     if renderer is None:
         raise KpatchError(f"unknown renderer {name!r}; choose {', '.join(RENDERER_CHOICES)}")
     if shutil.which(renderer.command[0]) is None:

@@ -11,7 +11,6 @@ columns out of the row into an indented detail line under it, the way
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -103,6 +102,8 @@ def wrap(text: str, width: int | None, indent: str = "", subsequent: str = "    
     """Prose lines wrapped to ``width`` (whole when width is None)."""
     if width is None:
         return [indent + text]
+    import textwrap  # only at a terminal
+
     return textwrap.wrap(text, width=max(width, 20), initial_indent=indent,
                          subsequent_indent=subsequent or indent,
                          break_long_words=False, break_on_hyphens=False) or [indent]
