@@ -22,13 +22,16 @@ CSV_COLUMNS = ("image", "normalized", "registry", "repository", "tag", "digest",
 
 # At a terminal, what gives way first: long pointers, file paths and resource
 # names shorten in the middle; then USED BY, SHAPE and SOURCE move to a detail line.
-IMAGE_COLUMNS = (Column("IMAGE", min_width=24), Column("RESOURCE", min_width=18),
-                 Column("PATH", min_width=16), Column("SOURCE", min_width=16, detail_order=2),
-                 Column("SHAPE", detail_order=1), Column("USED BY", min_width=16, detail_order=0))
-UNIQUE_COLUMNS = (Column("IMAGE", min_width=24), Column("USES"),
+IMAGE_COLUMNS = (Column("IMAGE", min_width=32, shrink_rank=2),
+                 Column("RESOURCE", min_width=20, shrink_rank=1),
+                 Column("PATH", min_width=16), Column("SOURCE", min_width=16, detail_order=0),
+                 Column("SHAPE", detail_order=1), Column("USED BY", min_width=16, detail_order=2))
+UNIQUE_COLUMNS = (Column("IMAGE", min_width=32, shrink_rank=1), Column("USES"),
                   Column("FIRST USE", min_width=20))
-PLAN_COLUMNS = (Column("RESOURCE", min_width=18), Column("PATH", min_width=16),
-                Column("IMAGE", min_width=20), Column("RELOCATED TO", min_width=20),
+PLAN_COLUMNS = (Column("RESOURCE", min_width=18, shrink_rank=1, detail_order=2),
+                Column("PATH", min_width=16, detail_order=1),
+                Column("IMAGE", min_width=24, shrink_rank=2),
+                Column("RELOCATED TO", min_width=24, shrink_rank=2),
                 Column("HOW", min_width=8, detail_order=0))
 
 
