@@ -222,8 +222,17 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
         if result.base_kustomization is not None:
             click.echo(f"\n{base} has no kustomization.yaml: --write-base-kustomization would "
                        f"write {base}/kustomization.yaml:\n{result.base_kustomization}", nl=False)
-        click.echo(f"\n{len(result.overlay.files)} file(s) would be written to {output} "
-                   "(dry run: nothing written)")
+        from pathlib import Path
+
+        from kpatch.pending import pending_files
+
+        pending = pending_files(result.overlay.files, Path(output))
+        if pending:
+            click.echo(f"\n{len(pending)} of {len(result.overlay.files)} file(s) in {output} "
+                       "would be written or removed (dry run: nothing written)")
+        else:
+            click.echo(f"\n{output} is up to date: a run would change nothing "
+                       "(dry run: nothing written)")
         if plan.unrelocated and not allow_unrelocated:
             sys.exit(int(ExitCode.UNRELOCATED))
         return
@@ -328,9 +337,18 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
         right = load_side(paths[1], renderer, limits)
     else:
         raise KpatchError("give an OVERLAY, two paths A B, or --git REV [PATH]")
+    from kpatch.diff.effects import image_moves
+
     result = diff_documents(left.documents, right.documents,
                             DiffOptions(show_secrets=show_secrets, ignore=ignore),
                             left.side, right.side)
+    moves = image_moves(left.documents, right.documents, result)
+    result.image_moves = moves.moves
+    if moves.note:
+        click.echo(f"kpatch: warning: {moves.note}", err=True)
+    for pattern in result.unused_ignores:
+        click.echo(f"kpatch: warning: --ignore {pattern} matched no change (a typo? pointers "
+                   "look like /metadata/annotations or /data/config.yaml#/log)", err=True)
     for side in (left.side, right.side):
         if side.renderer:
             click.echo(f"kpatch: {rendered_message(side.source, side.renderer)}", err=True)

@@ -66,7 +66,12 @@ _RENDERER_WORDS = {"builtin": "the built-in renderer", "kustomize": "kustomize b
 
 def rendered_message(source: str, renderer: str, fallback_reason: str | None = None) -> str:
     """The one wording every command uses on stderr for a rendered tree."""
-    how = _RENDERER_WORDS.get(renderer, renderer)
+    # A name may come with a qualifier ("builtin (on the rendered base)"), or be
+    # several joined by "+" (the bases of an overlay, rendered apart).
+    names, _, qualifier = renderer.partition(" ")
+    how = " and ".join(_RENDERER_WORDS.get(name, name) for name in names.split("+"))
+    if qualifier:
+        how += f" {qualifier}"
     why = f" (the built-in renderer does not support {fallback_reason})" \
         if fallback_reason else ""
     return f"rendered {source} with {how}{why}"
