@@ -18,7 +18,8 @@ from kpatch.implicit import RULES, RuleContext
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.profile import Profile, load_profiles
-from kpatch.render import is_kustomization_dir, render_tree, rendered_message
+from kpatch.render import Rendered, is_kustomization_dir, render_tree, rendered_message
+from kpatch.sourcemap import map_to_sources
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -86,6 +87,9 @@ class LoadedInputs:
     documents: list[Document]
     renderer: str | None = None
     renderer_note: str | None = None
+    # Source file of a rendered resource -> "DIR (rendered)": what a use is
+    # attributed to when a transformation rebuilt its field (no line to give).
+    rendered_files: dict[str, str] = field(default_factory=dict)
 
 
 def load_inputs(
@@ -96,6 +100,7 @@ def load_inputs(
     documents: list[Document] = []
     used: str | None = None
     notes: list[str] = []
+    rendered_files: dict[str, str] = {}
     for raw in paths:
         if raw == "-":
             text = stdin_text if stdin_text is not None else sys.stdin.read()
@@ -105,10 +110,10 @@ def load_inputs(
         if not path.exists():
             raise KpatchError("no such file or directory", file=raw)
         if is_kustomization_dir(path):
-            rendered = render_tree(path, renderer_name, limits)
+            rendered = render_tree(path, renderer_name, limits, track_sources=True)
             used = rendered.renderer
             notes.append(rendered_message(raw, used, rendered.fallback_reason))
-            documents.extend(load_stream(rendered.as_text(), f"{raw} (rendered)", limits))
+            documents.extend(_rendered_documents(raw, rendered, limits, rendered_files))
         elif path.is_dir():
             files = manifest_files(path)
             if not files:
@@ -117,7 +122,26 @@ def load_inputs(
                 documents.extend(load_stream(_read_text(file, limits), str(file), limits))
         else:
             documents.extend(load_stream(_read_text(path, limits), raw, limits))
-    return LoadedInputs(documents, used, "\n".join(notes) or None)
+    return LoadedInputs(documents, used, "\n".join(notes) or None, rendered_files)
+
+
+def _rendered_documents(raw: str, rendered: Rendered, limits: LoadLimits,
+                        rendered_files: dict[str, str]) -> list[Document]:
+    """A rendered tree's documents: mapped to their source files when kpatch
+    rendered it itself, else the rendered stream ("DIR (rendered)", its lines
+    those of `kubectl kustomize DIR`)."""
+    label = f"{raw} (rendered)"
+    if rendered.resources is not None and rendered.sources is not None:
+        try:
+            mapped = map_to_sources(rendered.resources, rendered.sources)
+        except LookupError:
+            pass
+        else:
+            for doc in mapped:
+                if doc.file:
+                    rendered_files[doc.file] = label
+            return mapped
+    return load_stream(rendered.as_text(), label, limits)
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
@@ -187,4 +211,7 @@ def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
     inventory = build_inventory(loaded.documents, profiles, params, options.limits,
                                 loaded.renderer)
     inventory.renderer_note = loaded.renderer_note
+    for use in inventory.uses:
+        if use.line is None and use.file in loaded.rendered_files:
+            use.file = loaded.rendered_files[use.file]
     return inventory

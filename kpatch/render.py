@@ -85,6 +85,9 @@ class Rendered:
     resources: list[dict[str, Any]] | None = None
     text: str | None = None
     fallback_reason: str | None = None  # why auto did not use the built-in renderer
+    # With track_sources: the documents of the resource files the built-in
+    # renderer read, positions kept (see kpatch.sourcemap).
+    sources: list[Any] | None = None
 
     def as_text(self) -> str:
         if self.text is None:
@@ -94,10 +97,12 @@ class Rendered:
         return self.text
 
 
-def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
+def render_tree(path: Path, name: str = "auto", limits: Any = None,
+                track_sources: bool = False) -> Rendered:
     """Render a kustomization with the named backend. ``auto`` uses the built-in
     renderer when it supports every field of the tree, else the first of
-    kustomize and kubectl on PATH (and says why)."""
+    kustomize and kubectl on PATH (and says why). ``track_sources`` keeps the
+    source documents when the built-in renderer runs."""
     from kpatch.kustomize.builtin import BuiltinRenderer, Unsupported
     from kpatch.yamlio import LoadLimits
 
@@ -105,10 +110,11 @@ def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
         raise KpatchError(f"unknown renderer {name!r}; choose {', '.join(RENDERER_CHOICES)}")
     reason = None
     if name in ("auto", "builtin"):
-        builtin = BuiltinRenderer(limits or LoadLimits())
+        builtin = BuiltinRenderer(limits or LoadLimits(), track_sources=track_sources)
         try:
             builtin.check(path)
-            return Rendered("builtin", resources=builtin.build(path))
+            return Rendered("builtin", resources=builtin.build(path),
+                            sources=builtin.sources if track_sources else None)
         except Unsupported as exc:
             if name == "builtin":
                 raise

@@ -177,3 +177,45 @@ def test_option_choices_match_their_owners() -> None:
 def test_one_wording_for_rendered_with(command: list[str]) -> None:
     done = subprocess.run([*KPATCH, *command], capture_output=True, text=True, check=False)
     assert "kpatch: rendered fixtures/workloads with the built-in renderer" in done.stderr
+
+
+def _uses(*args: str) -> list[dict[str, object]]:
+    code, lines = piped(["images", *args, "--format", "json"])
+    assert code == 0
+    return list(json.loads("\n".join(lines)))
+
+
+@pytest.mark.parametrize("tree", ["fixtures/k8ssandra-cluster", "fixtures/workloads",
+                                  "fixtures/redis-enterprise"])
+def test_lines_of_a_tree_kpatch_renders_point_into_its_source_files(tree: str) -> None:
+    uses = _uses(tree)
+    checked = 0
+    for use in uses:
+        file, line = use["file"], use["line"]
+        assert isinstance(file, str) and file.startswith(f"{tree}/"), use
+        assert "(rendered)" not in file
+        if use["shape"] == "string" and isinstance(line, int):
+            text = Path(file).read_text(encoding="utf-8").splitlines()[line - 1]
+            assert str(use["image"]) in text, (use, text)
+            checked += 1
+    assert checked >= 2
+
+
+def test_fields_an_overlay_rebuilt_are_attributed_to_the_render() -> None:
+    uses = _uses("overlays/k8ssandra-cluster")
+    relocated = [u for u in uses if str(u["image"]).startswith("registry.corp:5000/")]
+    assert relocated
+    for use in relocated:
+        assert use["file"] == "overlays/k8ssandra-cluster (rendered)" and use["line"] is None
+
+
+def test_lines_of_an_external_render_are_lines_of_its_stream() -> None:
+    tree = "fixtures/k8ssandra-cluster"
+    stream = subprocess.run(["kubectl", "kustomize", tree], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    uses = _uses(tree, "--renderer", "kubectl")
+    for use in uses:
+        assert use["file"] == f"{tree} (rendered)"
+        if use["shape"] == "string":
+            assert isinstance(use["line"], int)
+            assert str(use["image"]) in stream[use["line"] - 1]
