@@ -31,6 +31,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 RENDERER_CHOICES = ("auto", "builtin", "kustomize", "kubectl")
 IMAGE_FORMATS = ("table", "json", "yaml", "csv")
 PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+RENDERER_HELP = ("How kustomization directories are rendered: auto uses the built-in "
+                 "renderer when it supports the tree, else kustomize or kubectl.")
 
 
 def _fail(message: str, code: int) -> None:
@@ -80,8 +82,7 @@ def inventory_options(func: F) -> F:
         click.option("--param", "params", multiple=True, metavar="PROFILE.NAME=VALUE",
                      help="Set a profile parameter, e.g. redis-enterprise.rsVersion=7.2.4-64."),
         click.option("--renderer", default="auto", show_default=True,
-                     type=click.Choice(list(RENDERER_CHOICES)),
-                     help="How kustomization directories are rendered."),
+                     type=click.Choice(list(RENDERER_CHOICES)), help=RENDERER_HELP),
         click.option("--max-input-bytes", type=int, default=None, metavar="N",
                      help="Refuse inputs larger than N bytes (default 64 MiB)."),
     ]
@@ -118,7 +119,9 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--format", "fmt", type=click.Choice(IMAGE_FORMATS), default="table",
-              show_default=True)
+              show_default=True,
+              help="table fits a terminal's width (full values when piped); json, yaml "
+                   "and csv carry every field (docs/images-output.md).")
 @click.option("--unique", is_flag=True, help="One row per image instead of one per reference.")
 @inventory_options
 @handle_errors
@@ -128,7 +131,9 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     """List every image the manifests at PATH will make the cluster pull.
 
     PATH is a file, a directory of manifests, a kustomization directory
-    (rendered with kustomize or kubectl), or - for standard input.
+    (rendered in process when the built-in renderer supports it, else with
+    kustomize build or kubectl kustomize), or - for standard input. All PATHs
+    together are one install.
     """
     from kpatch.inventory import find_images
     from kpatch.report import render
@@ -171,10 +176,13 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
 @click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
 @click.option("--pull-secret", "secrets", multiple=True, metavar="NAME",
               help="Pull secret name to reference (repeatable). kpatch never reads credentials.")
-@click.option("--pull-policy", "policy", type=click.Choice(PULL_POLICIES), default=None)
+@click.option("--pull-policy", "policy", type=click.Choice(PULL_POLICIES), default=None,
+              help="Set the pull policy of relocated images.")
 @click.option("--service-accounts", is_flag=True,
               help="Also add the pull secrets to the ServiceAccounts of relocated pods.")
-@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print each reference, old -> new, and whether the overlay is up to date; "
+                   "write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
 @click.option("--allow-unrelocated", is_flag=True,
               help="Write the overlay even if some images cannot be relocated.")
@@ -249,13 +257,14 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
 @main.command()
 @click.argument("path", metavar="PATH")
 @click.option("--renderer", default="auto", show_default=True,
-              type=click.Choice(list(RENDERER_CHOICES)))
+              type=click.Choice(list(RENDERER_CHOICES)), help=RENDERER_HELP)
 @handle_errors
 def build(path: str, renderer: str) -> None:
     """Print the rendered stream of the kustomization at PATH.
 
     With --renderer auto, the built-in renderer is used when it supports every
-    field of the tree, otherwise kustomize or kubectl; stderr says which.
+    field of the tree, otherwise kustomize or kubectl; stderr says which. The
+    built-in renderer prints the bytes kubectl kustomize prints.
     """
     from pathlib import Path
 
@@ -297,7 +306,8 @@ def _use_color(choice: str) -> bool:
               help="Compare PATH (default .) as committed at REV with the working tree.")
 @click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="text",
               show_default=True)
-@click.option("--summary", "summary_only", is_flag=True, help="Only which resources changed.")
+@click.option("--summary", "summary_only", is_flag=True,
+              help="Only which resources changed (and how many images move).")
 @click.option("--ignore", "ignore", multiple=True, metavar="POINTER",
               help="Ignore changes at or below this JSON pointer (repeatable), "
                    "e.g. /metadata/annotations or /data/config.yaml#/log.")
@@ -305,7 +315,7 @@ def _use_color(choice: str) -> bool:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour text output (auto: on a terminal, unless NO_COLOR).")
 @click.option("--renderer", default="auto", show_default=True,
-              type=click.Choice(list(RENDERER_CHOICES)))
+              type=click.Choice(list(RENDERER_CHOICES)), help=RENDERER_HELP)
 @handle_errors
 def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: bool,
          ignore: tuple[str, ...], show_secrets: bool, color: str, renderer: str) -> None:

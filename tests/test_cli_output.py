@@ -219,3 +219,33 @@ def test_lines_of_an_external_render_are_lines_of_its_stream() -> None:
         if use["shape"] == "string":
             assert isinstance(use["line"], int)
             assert str(use["image"]) in stream[use["line"] - 1]
+
+
+# Where each command is documented; a command missing here is checked against
+# the README alone.
+COMMAND_DOCS = {"images": ["README.md", "docs/images-output.md"],
+                "relocate": ["docs/relocate.md"], "diff": ["docs/diff.md"],
+                "build": ["docs/renderer.md"]}
+
+
+@pytest.mark.parametrize("command", sorted(cli.main.commands))
+def test_help_options_and_choices_are_documented(command: str) -> None:
+    import click
+
+    docs = "\n".join(Path(p).read_text(encoding="utf-8")
+                     for p in ["README.md", *COMMAND_DOCS.get(command, [])])
+    params = cli.main.commands[command].params
+    options = [p for p in params if isinstance(p, click.Option)]
+    assert options
+    for option in options:
+        long_name = max(option.opts, key=len)
+        if long_name == "--help":
+            continue
+        assert long_name in docs, f"{command} {long_name} is not in {COMMAND_DOCS.get(command)}"
+        if isinstance(option.type, click.Choice):
+            for choice in option.type.choices:
+                assert str(choice) in docs, f"{command} {long_name} {choice} undocumented"
+    done = subprocess.run([*KPATCH, command, "--help"], capture_output=True, text=True,
+                          check=True)
+    first = done.stdout.split("\n\n")[1].strip()
+    assert first and not first.startswith("Options"), done.stdout
