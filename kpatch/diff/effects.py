@@ -12,7 +12,8 @@ operator derives (the kinds the implicit rules read, e.g. K8ssandraCluster
 block parts): those are the changes whose effect the field diff cannot show.
 Even then only the resources that matter are inventoried: those kinds, and the
 changed resources (an operator Deployment gives the version images are derived
-from). Listed are the moves the field diff does not already show as one
+from); when neither side holds a resource of those kinds, only the resources
+whose embedded documents changed. Listed are the moves the field diff does not already show as one
 old -> new line: blocks, references in embedded documents, derived images.
 """
 
@@ -50,6 +51,19 @@ def _changed(result: DiffResult) -> set[tuple[str, str, str]]:
             if rid is not None:
                 out.add((rid.kind, rid.namespace or "", rid.name or ""))
     return out
+
+
+def _embedded_changed(result: DiffResult) -> set[tuple[str, str, str]]:
+    out = set()
+    for item in result.resources:
+        if any("#" in change.path for change in item.changes):
+            rid = item.resource
+            out.add((rid.kind, rid.namespace or "", rid.name or ""))
+    return out
+
+
+def _any_of_kinds(documents: Sequence[Document], kinds: set[str]) -> bool:
+    return any(isinstance(d.data, dict) and d.data.get("kind") in kinds for d in documents)
 
 
 # A plain string or env reference that moves is a field change the diff
@@ -90,6 +104,9 @@ def image_moves(left: Sequence[Document], right: Sequence[Document],
         kinds = {m.kind for p in profiles for rule in p.implicit for m in rule.kinds}
         if not embedded and not any(r.resource.kind in kinds for r in result.resources):
             return MoveReport([])
+        if not _any_of_kinds(left, kinds) and not _any_of_kinds(right, kinds):
+            # Nothing derives images here: the embedded documents say it all.
+            changed = _embedded_changed(result)
         before = build_inventory(_selected(left, kinds, changed), profiles, {})
         after = build_inventory(_selected(right, kinds, changed), profiles, {})
     except KpatchError as exc:
