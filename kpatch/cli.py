@@ -361,7 +361,8 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
                    "look like /metadata/annotations or /data/config.yaml#/log)", err=True)
     for side in (left.side, right.side):
         if side.renderer:
-            click.echo(f"kpatch: {rendered_message(side.source, side.renderer)}", err=True)
+            message = rendered_message(side.source, side.renderer, side.fallback_reason)
+            click.echo(f"kpatch: {message}", err=True)
     if fmt == "json":
         from kpatch.diff.report_json import render_json
 

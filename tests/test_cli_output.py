@@ -176,7 +176,30 @@ def test_option_choices_match_their_owners() -> None:
 ])
 def test_one_wording_for_rendered_with(command: list[str]) -> None:
     done = subprocess.run([*KPATCH, *command], capture_output=True, text=True, check=False)
-    assert "kpatch: rendered fixtures/workloads with the built-in renderer" in done.stderr
+    assert "kpatch: rendered fixtures/workloads with the built-in renderer\n" in done.stderr
+
+
+FALLBACK = ("kpatch: rendered fixtures/cass-operator-v1beta1 with kubectl kustomize (the "
+            "built-in renderer does not support the field 'namePrefix')\n")
+
+
+@pytest.mark.parametrize("command", [
+    ["images", "fixtures/cass-operator-v1beta1"],
+    ["build", "fixtures/cass-operator-v1beta1"],
+    ["diff", "overlays/cass-operator-v1beta1"],
+    ["diff", "fixtures/cass-operator-v1beta1", "fixtures/cass-operator-v1beta1"],
+])
+def test_one_wording_when_the_builtin_renderer_steps_aside(command: list[str]) -> None:
+    done = subprocess.run([*KPATCH, *command], capture_output=True, text=True, check=False)
+    assert FALLBACK in done.stderr, done.stderr
+
+
+def test_relocate_says_how_it_rendered_the_base(tmp_path: Path) -> None:
+    done = subprocess.run([*KPATCH, "relocate", "fixtures/workloads", "--registry", "r.corp",
+                           "--output", str(tmp_path / "o"), "--dry-run"],
+                          capture_output=True, text=True, check=False)
+    assert done.stderr.startswith(
+        "kpatch: rendered fixtures/workloads with the built-in renderer\n"), done.stderr
 
 
 def _uses(*args: str) -> list[dict[str, object]]:

@@ -78,6 +78,8 @@ class Side:
 
     source: str
     renderer: str | None = None
+    # Why --renderer auto did not render in process (for stderr, not the JSON).
+    fallback_reason: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "renderer": self.renderer}
