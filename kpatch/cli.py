@@ -273,7 +273,8 @@ def build(path: str, renderer: str) -> None:
 
     if not is_kustomization_dir(Path(path)):
         raise KpatchError("not a kustomization directory", file=path)
-    rendered = render_tree(Path(path), renderer, LoadLimits.from_environment())
+    rendered = render_tree(Path(path), renderer, LoadLimits.from_environment(),
+                           exact_text=True)
     click.echo(f"kpatch: {rendered_message(path, rendered.renderer, rendered.fallback_reason)}",
                err=True)
     click.echo(rendered.as_text(), nl=False)

@@ -98,11 +98,13 @@ class Rendered:
 
 
 def render_tree(path: Path, name: str = "auto", limits: Any = None,
-                track_sources: bool = False) -> Rendered:
+                track_sources: bool = False, exact_text: bool = False) -> Rendered:
     """Render a kustomization with the named backend. ``auto`` uses the built-in
     renderer when it supports every field of the tree, else the first of
     kustomize and kubectl on PATH (and says why). ``track_sources`` keeps the
-    source documents when the built-in renderer runs."""
+    source documents when the built-in renderer runs; ``exact_text`` (for
+    `kpatch build`) also leaves to kubectl a tree whose YAML kpatch would read
+    differently (see kpatch.yaml12)."""
     from kpatch.kustomize.builtin import BuiltinRenderer, Unsupported
     from kpatch.yamlio import LoadLimits
 
@@ -110,10 +112,14 @@ def render_tree(path: Path, name: str = "auto", limits: Any = None,
         raise KpatchError(f"unknown renderer {name!r}; choose {', '.join(RENDERER_CHOICES)}")
     reason = None
     if name in ("auto", "builtin"):
-        builtin = BuiltinRenderer(limits or LoadLimits(), track_sources=track_sources)
+        builtin = BuiltinRenderer(limits or LoadLimits(),
+                                  track_sources=track_sources or exact_text)
         try:
             builtin.check(path)
-            return Rendered("builtin", resources=builtin.build(path),
+            resources = builtin.build(path)
+            if exact_text and name == "auto":
+                _check_same_reading(path, builtin.sources)
+            return Rendered("builtin", resources=resources,
                             sources=builtin.sources if track_sources else None)
         except Unsupported as exc:
             if name == "builtin":
@@ -126,6 +132,32 @@ def render_tree(path: Path, name: str = "auto", limits: Any = None,
         return Rendered(external.name, text=external.render(path), fallback_reason=reason)
     chosen: Renderer = find_renderer(name)
     return Rendered(chosen.name, text=chosen.render(path))
+
+
+def _check_same_reading(root: Path, sources: list[Any]) -> None:
+    """Unsupported if a YAML file of the tree holds a plain scalar YAML 1.1 and
+    1.2 read differently: every YAML file below the kustomization (patches and
+    resources alike; a file the tree does not use only costs a fallback), and
+    the resource files it read from elsewhere."""
+    from kpatch.kustomize.builtin import Unsupported
+    from kpatch.yaml12 import ambiguous_scalars
+
+    texts: dict[str, str] = {}
+    for candidate in sorted(root.rglob("*")):
+        if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+            try:
+                texts[str(candidate)] = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+    for doc in sources:
+        if doc.file and doc.file not in texts:
+            texts[doc.file] = doc.source.text
+    for file, text in texts.items():
+        found = next(ambiguous_scalars(text), None)
+        if found is not None:
+            raise Unsupported(f"the plain value {found.value!r} at {file}:{found.line}, which "
+                              "YAML 1.1 and kustomize's YAML 1.2 read differently (quote it)",
+                              Path(file))
 
 
 def first_external() -> CommandRenderer | None:

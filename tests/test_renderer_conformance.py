@@ -508,3 +508,27 @@ def test_a_target_naming_a_namespace_from_before_the_base_moved_it(tmp_path: Pat
     rendered = render_tree(root, "auto")
     assert rendered.renderer != "builtin"
     assert [d for d in yaml.safe_load_all(rendered.as_text()) if d] == expected
+
+
+def test_build_leaves_yaml_11_plain_values_to_kubectl(tmp_path: Path) -> None:
+    # PyYAML (YAML 1.1) reads these as a boolean, a base-60 int, a string and a
+    # string; kustomize (YAML 1.2) as strings, a string, 15 and 1000.
+    root = write(tmp_path, {
+        "kustomization.yaml": "resources: [cm.yaml]\n",
+        "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+                   "data: {flag: yes, time: 1:20, quoted: 'on'}\n"
+                   "spec: {octal: 0o17, exp: 1e3}\n"})
+    done = subprocess.run([sys.executable, "-m", "kpatch", "build", str(root)],
+                          capture_output=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == kubectl_text(root).encode()
+    assert "the built-in renderer does not support the plain value 'yes'" in done.stderr.decode()
+
+
+def test_ambiguous_scalars_are_plain_ones_only() -> None:
+    from kpatch.yaml12 import ambiguous_scalars
+
+    text = "a: yes\nb: 'yes'\nc: \"on\"\nd: 1:20\ne: 0o17\nf: 1e3\ng: 1.0e3\nh: true\ni: |\n  on\n"
+    assert [(s.line, s.value) for s in ambiguous_scalars(text)] == [
+        (1, "yes"), (4, "1:20"), (5, "0o17"), (6, "1e3")]
+    assert list(ambiguous_scalars("a: [unclosed\n")) == []
