@@ -178,7 +178,8 @@ class Planner:
             self.work.setdefault(rid, _ResourceWork(doc, rid))
         self.moves: list[Move] = []
         self.unrelocated: list[Unrelocated] = []
-        self.warnings: list[str] = []
+        # What the inventory already had to say (an assumed release...) comes first.
+        self.warnings: list[str] = list(inventory.warnings)
         self.profiles = {p.name: p for p in inventory.profiles}
 
     # -- entry ---------------------------------------------------------------

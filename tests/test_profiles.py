@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kpatch.errors import KpatchError
-from kpatch.inventory import InventoryOptions, find_images
+from kpatch.inventory import InventoryOptions, find_images, load_install_profiles
 from kpatch.profile import builtin_profile_names, load_profiles, parse_path
 
 
@@ -72,7 +72,7 @@ def test_invalid_profiles_name_the_file_and_the_entry(tmp_path: Path, text: str,
     path = tmp_path / "mine.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(KpatchError) as caught:
-        load_profiles(extra_files=[path])
+        load_install_profiles(files=[str(path)])
     assert message in str(caught.value)
     assert str(caught.value).startswith(str(path))
 
