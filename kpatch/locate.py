@@ -229,8 +229,9 @@ class Locator:
             note=f"no profile names {rid.kind}: found by kpatch's generic pod-spec walk",
             pod_spec_depth=pod_depth, pull_secrets_key="imagePullSecrets",
         )
-        line = doc.line_of(parent, tokens[-1])
-        use = self._string(spec, rid, doc, parent, parent[tokens[-1]], tokens, line)
+        key = str(tokens[-1])  # "image" or "reference"
+        line = doc.line_of(parent, key)
+        use = self._string(spec, rid, doc, parent, parent[key], tokens, line)
         if use is not None:
             result.uses.append(use)
 
