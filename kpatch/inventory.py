@@ -42,6 +42,8 @@ class Inventory:
     profiles: list[Profile]
     renderer: str | None = None
     renderer_note: str | None = None  # why --renderer auto did not render in process
+    # The --param values the implicit rules ran with (a re-inventory needs them).
+    params: dict[str, str] = field(default_factory=dict)
     # What the user should know (an assumed release, a parameter that contradicts
     # the input), in order, each once.
     warnings: list[str] = field(default_factory=list)
@@ -190,7 +192,7 @@ def build_inventory(
             emitted.add(rid)
         ordered.extend(implicit_by_resource.get(index, []))
     return Inventory(ordered, resources, embedded, list(profiles), renderer,
-                     warnings=context.warnings)
+                     params=dict(params), warnings=context.warnings)
 
 
 def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
