@@ -418,9 +418,11 @@ def chart_images(chart: Chart, values: dict[str, Any]) -> list[ChartImage]:
         reason = None
         if image is None:
             repository = lookup(values, (*block.path, "repository"))
-            reason = (f"{block.name}: the tag of {repository if isinstance(repository, str) else block.default} "
-                      f"is a default of {block.remote}, which is not in the input (pass "
-                      f"{block.path[0]}=FILE with that chart's values.yaml)")
+            if not isinstance(repository, str):
+                repository = block.default
+            reason = (f"the tag of {repository} is a default of {block.remote}, a remote "
+                      f"dependency whose values are not in the input (give them as "
+                      f"{block.path[0]}=FILE to kpatch values)")
         out.append(ChartImage(block, image or None, reference, pulled, file, line, reason,
                               source))
     return out

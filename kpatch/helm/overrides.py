@@ -38,7 +38,7 @@ from kpatch.helm.chart import (
 from kpatch.helm.profile import ImageBlock, Path_, dotted
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.relocation import RelocationRules
-from kpatch.yamledit import edit_yaml_text
+from kpatch.yamledit import detect_indent, edit_yaml_text
 
 # A Secret name: a DNS-1123 subdomain.
 _SECRET_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -196,9 +196,79 @@ def render_new(plan: OverridesPlan, command: str, chart_name: str) -> str:
             f"# Content hash: sha256:{content_hash(body)}\n" + body)
 
 
+def _trailing_slot(node: Any) -> tuple[Any, Any] | None:
+    """(mapping, key) holding the comment after a mapping's last value (the blank
+    lines and comments before the next key of the parent), if any."""
+    while isinstance(node, CommentedMap) and node:
+        last = list(node)[-1]
+        slot = node.ca.items.get(last)
+        if slot and len(slot) > 2 and slot[2] is not None:
+            return node, last
+        node = node[last]
+    return None
+
+
 def edit_existing(text: str, plan: OverridesPlan) -> str:
-    """The user's values text with only the planned keys changed."""
-    return edit_yaml_text(text, [(edit.path, edit.value) for edit in plan.edits])
+    """The user's values text with only the planned keys changed.
+
+    yamledit does the round trip and checks that nothing else changed. Keys kpatch
+    adds go after a mapping's last key; the blank line or comment that followed
+    that key (separating it from the next block) is moved after the added keys, so
+    the file keeps its blocks apart.
+    """
+    handler = YAML(typ="rt")
+    handler.preserve_quotes = True  # before loading: quoting is read with the text
+    handler.width = 4096
+    document = handler.load(text)
+    moved: dict[int, Any] = {}
+    for edit in plan.edits:
+        node = document
+        for depth, key in enumerate(edit.path):
+            if not isinstance(node, CommentedMap):
+                break
+            if key not in node and id(node) not in moved:
+                slot = _trailing_slot(node)
+                if slot is not None:
+                    mapping, last = slot
+                    moved[id(node)] = (node, mapping.ca.items[last][2])
+                    mapping.ca.items[last][2] = None
+            if key not in node or depth == len(edit.path) - 1:
+                break
+            node = node[key]
+    if not moved:
+        return edit_yaml_text(text, [(edit.path, edit.value) for edit in plan.edits])
+    # Apply the edits to the loaded tree, then put each moved comment after the
+    # mapping's new last key, and let yamledit check the result's data.
+    for edit in plan.edits:
+        node = document
+        for key in edit.path[:-1]:
+            if not isinstance(node.get(key), CommentedMap):
+                node[key] = CommentedMap()
+            node = node[key]
+        node[edit.path[-1]] = _to_node(edit.value)
+    for container, token in moved.values():
+        target = container
+        while True:
+            last = list(target)[-1]
+            if isinstance(target[last], CommentedMap) and target[last]:
+                target = target[last]
+                continue
+            target.ca.items.setdefault(last, [None, None, None, None])[2] = token
+            break
+    buffer = io.StringIO()
+    handler.indent(**_indent_of(text))
+    handler.dump(document, buffer)
+    result = buffer.getvalue()
+    expected = edit_yaml_text(text, [(edit.path, edit.value) for edit in plan.edits])
+    if parse_values(result, "<edited>").data != parse_values(expected, "<edited>").data:
+        raise KpatchError("internal check failed: editing the values changed more than "
+                          "the intended keys")
+    return result
+
+
+def _indent_of(text: str) -> dict[str, int]:
+    mapping, sequence, offset = detect_indent(text)
+    return {"mapping": mapping, "sequence": sequence, "offset": offset}
 
 
 def verify(chart: Chart, result_text: str, plan: OverridesPlan, rules: RelocationRules,
