@@ -52,6 +52,7 @@ class ImageBlock:
     component: str
     build: str
     template: str | None = None
+    used_in: str | None = None  # the template that uses the string, when not `template`
     remote: str | None = None
     default: str | None = None  # repository a remote chart defaults to
     when: tuple[Path_, ...] = ()
@@ -146,7 +147,8 @@ def _block(entry: Any, index: int) -> ImageBlock:
     )
     block = ImageBlock(
         path=path, component=_text(entry, "component", where) or "", build=build,
-        template=template, remote=remote, default=_text(entry, "default", where, False),
+        template=template, used_in=_text(entry, "used_in", where, False), remote=remote,
+        default=_text(entry, "default", where, False),
         when=tuple(split_path(str(w)) for w in when),
         map=_path(entry, "map", where, required=build == "version-map"),
         version=_path(entry, "version", where, required=build in ("version-map", "computed")),
