@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from kpatch.cli import main
+from kpatch.helm.chart import chart_images, load_chart
 from kpatch.helm.profile import built_in_profiles
 
 GOLDEN = Path(__file__).parent / "golden" / "helm"
@@ -342,7 +343,8 @@ def test_missing_version_in_the_map(chart_values: str, tmp_path: Path) -> None:
     before = mine.read_bytes()
     code, _, err = run("values", chart_values, "--registry", "r.corp", "--values", str(mine))
     assert code == 2
-    assert "cassandra.version '5.0.0' is not in cassandra.versionImageMap" in err
+    assert err.startswith(f"kpatch: error: {mine}:2: cassandra.version '5.0.0' is not in "
+                          "cassandra.versionImageMap")
     assert err.count("\n") == 1
     assert mine.read_bytes() == before
 
@@ -360,6 +362,22 @@ def test_malformed_values_leave_the_file_untouched(chart_values: str, tmp_path: 
     assert err.startswith(f"kpatch: error: {mine}:") and "malformed values" in err
     assert mine.read_text() == text
     assert [p.name for p in tmp_path.iterdir()] == ["values.yaml"]  # no temp file left
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('cassandra:\n  version: 4.0\n', ":2: cassandra.version is 4.0, not a string: quote it"),
+    ("cassandra:\n  image:\n    tag: x\n", ":2: cassandra.image has no repository"),
+    ("reaper:\n  image: acme/reaper:1\n", ":2: reaper.image must be a mapping"),
+    ("stargate:\n  version: ''\n", ":2: stargate.version is not set"),
+])
+def test_values_the_chart_cannot_use(chart_values: str, tmp_path: Path, text: str,
+                                     message: str) -> None:
+    mine = tmp_path / "values.yaml"
+    mine.write_text(text)
+    code, _, err = run("values", chart_values, "--registry", "r.corp", "--values", str(mine))
+    assert code == 2
+    assert err.startswith(f"kpatch: error: {mine}{message}"), err
+    assert mine.read_text() == text
 
 
 def test_unknown_chart_layouts(tmp_path: Path, chart_root: Path) -> None:
@@ -441,3 +459,30 @@ def test_values_command_in_a_real_process(chart_values: str, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "20 image block(s) relocated to r.corp" in done.stderr
     assert yaml.safe_load(out.read_text())["reaper"]["image"]["registry"] == "r.corp"
+
+
+def test_remote_subchart_values_fill_in_the_tags(chart_values: str, tmp_path: Path) -> None:
+    # Hand-written: the shape of kube-prometheus-stack's values for the blocks the
+    # profile knows (the real chart is fetched from a repository, not in the tree).
+    kps = tmp_path / "kps.yaml"
+    kps.write_text(
+        "prometheusOperator:\n"
+        "  image: {repository: quay.io/prometheus-operator/prometheus-operator, tag: v0.1.0}\n"
+        "prometheus:\n"
+        "  prometheusSpec:\n"
+        "    image: {repository: quay.io/prometheus/prometheus, tag: v2.0.0, sha: ''}\n")
+    code, out, err = run("values", chart_values, f"kube-prometheus-stack={kps}",
+                         "--registry", "r.corp")
+    assert code == 0, err
+    data = yaml.safe_load(out)["kube-prometheus-stack"]
+    assert data["prometheusOperator"]["image"] == {
+        "repository": "r.corp/prometheus-operator/prometheus-operator"}
+    assert data["prometheus"]["prometheusSpec"]["image"] == {
+        "repository": "r.corp/prometheus/prometheus"}
+    chart = load_chart([chart_values, f"kube-prometheus-stack={kps}"])
+    built = {i.block.name: i.image for i in chart_images(chart, chart.defaults)}
+    assert built["kube-prometheus-stack.prometheusOperator.image"] == \
+        "quay.io/prometheus-operator/prometheus-operator:v0.1.0"
+    assert built["kube-prometheus-stack.grafana.sidecar.image"] is None  # still unknown
+    code, _, err = run("values", chart_values, "nosuch=x.yaml", "--registry", "r.corp")
+    assert code == 2 and "no such file" in err

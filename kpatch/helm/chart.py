@@ -66,9 +66,11 @@ class Chart:
     subcharts: dict[str, ValuesFile] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)  # parent + subcharts, merged
 
-    def origin(self, path: Path_) -> tuple[str, int | None]:
-        """(file, line) of the chart default at ``path``: the parent's values when it
-        sets the key, else the subchart's values file."""
+    def origin(self, path: Path_, user: ValuesFile | None = None) -> tuple[str, int | None]:
+        """(file, line) of the value at ``path``: the user's values when they set it,
+        else the parent's values when it sets the key, else the subchart's values."""
+        if user is not None and lookup(user.data, path) is not _MISSING:
+            return user.path, user.line_of(path)
         line = self.parent.line_of(path)
         if lookup(self.parent.data, path) is not _MISSING:
             return self.parent.path, line
@@ -333,20 +335,28 @@ def _truthy(value: Any) -> bool:
     return value is not _MISSING and bool(value)
 
 
-def flattened_image(block: Any, registry_default: str, tag_default: str) -> str:
+def flattened_image(block: Any, registry_default: str, tag_default: str,
+                    name: str = "the block") -> str:
     """``k8ssandra-common.flattenedImage``: empty block -> ""; registry and tag default."""
     if not block:
         return ""
     repository = block.get("repository")
     if not repository:
-        raise KpatchError("the chart's flattenedImage template fails: the block has no "
-                          "repository")
+        raise KpatchError(f"{name} has no repository (the chart's flattenedImage template "
+                          "fails on that)")
     registry = block.get("registry") or registry_default
     tag = block.get("tag") or tag_default
     return f"{registry}/{repository}:{tag}"
 
 
-def _version_text(values: dict[str, Any], path: Path_) -> str:
+def _version_text(values: dict[str, Any], path: Path_, where: tuple[str, int | None]) -> str:
+    try:
+        return _version_value(values, path)
+    except KpatchError as exc:
+        raise exc.at(file=where[0], line=where[1]) from None
+
+
+def _version_value(values: dict[str, Any], path: Path_) -> str:
     value = lookup(values, path)
     if value is _MISSING or value is None or value == "":
         raise KpatchError(f"{dotted(path)} is not set")
@@ -356,9 +366,10 @@ def _version_text(values: dict[str, Any], path: Path_) -> str:
     return value
 
 
-def build_image(chart: Chart, block: ImageBlock, values: dict[str, Any]) -> tuple[str | None,
-                                                                                   str]:
-    """(image string or None, how it was built) for one block under ``values``."""
+def build_image(chart: Chart, block: ImageBlock, values: dict[str, Any],
+                user: ValuesFile | None = None) -> tuple[str | None, str]:
+    """(image string or None, how it was built) for one block under ``values``; errors
+    about a version name the file and line that set it."""
     profile = chart.profile
     raw = lookup(values, block.path)
     coordinates = raw if isinstance(raw, dict) else {}
@@ -367,24 +378,27 @@ def build_image(chart: Chart, block: ImageBlock, values: dict[str, Any]) -> tupl
                           f"{type(raw).__name__}")
     if block.build == "flattened":
         return flattened_image(coordinates, profile.registry_default,
-                               profile.tag_default), "flattenedImage"
+                               profile.tag_default, block.name), "flattenedImage"
     if block.build in ("version-map", "computed"):
-        written = flattened_image(coordinates, profile.registry_default, profile.tag_default)
+        written = flattened_image(coordinates, profile.registry_default, profile.tag_default,
+                                  block.name)
         if written:
             return written, f"{block.name} (bypasses the version lookup)"
     if block.build == "version-map":
         assert block.map is not None and block.version is not None
-        version = _version_text(values, block.version)
+        version = _version_text(values, block.version, chart.origin(block.version, user))
         table = lookup(values, block.map)
         if not isinstance(table, dict) or version not in table:
             known = ", ".join(map(str, table)) if isinstance(table, dict) else "none"
+            file, line = chart.origin(block.version, user)
             raise KpatchError(f"{dotted(block.version)} {version!r} is not in "
-                              f"{dotted(block.map)} (known: {known}); the chart refuses it too")
+                              f"{dotted(block.map)} (known: {known}); the chart refuses it too",
+                              file=file, line=line)
         return str(table[version]), f"{dotted(block.map)}[{version}]"
     if block.build == "computed":
         assert block.version is not None and block.select is not None
-        version = _version_text(values, block.version)
-        selector = _version_text(values, block.select)
+        version = _version_text(values, block.version, chart.origin(block.version, user))
+        selector = _version_text(values, block.select, chart.origin(block.select, user))
         for choice in block.choices:
             if choice.prefix is None or selector.startswith(choice.prefix):
                 return (choice.image.format(version=version),
@@ -403,14 +417,15 @@ def build_image(chart: Chart, block: ImageBlock, values: dict[str, Any]) -> tupl
     return image, "repository:tag"
 
 
-def chart_images(chart: Chart, values: dict[str, Any]) -> list[ChartImage]:
-    """Every image block's image under ``values`` (the chart defaults merged with a
-    user's values), in profile order."""
+def chart_images(chart: Chart, values: dict[str, Any],
+                 user: ValuesFile | None = None) -> list[ChartImage]:
+    """Every image block's image under ``values`` (the chart defaults merged with
+    ``user``'s values), in profile order."""
     out = []
     for block in chart.profile.blocks:
-        file, line = chart.origin(block.path)
+        file, line = chart.origin(block.path, user)
         try:
-            image, source = build_image(chart, block, values)
+            image, source = build_image(chart, block, values, user)
             reference = parse_reference(image) if image else None
         except KpatchError as exc:
             raise exc.at(file=file, line=line) from None

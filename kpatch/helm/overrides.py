@@ -114,7 +114,7 @@ def plan_overrides(chart: Chart, user: ValuesFile | None,
                    options: OverridesOptions) -> OverridesPlan:
     profile = chart.profile
     values = merge_values(chart.defaults, user.data) if user else chart.defaults
-    images = chart_images(chart, values)
+    images = chart_images(chart, values, user)
     plan = OverridesPlan()
     by_top: dict[str, list[tuple[int, ValueEdit]]] = {}
 
@@ -276,7 +276,7 @@ def verify(chart: Chart, result_text: str, plan: OverridesPlan, rules: Relocatio
     """Every image the chart builds from the result is under the target, same tag."""
     result = parse_values(result_text, where)
     values = merge_values(chart.defaults, result.data)
-    for image, move in zip(chart_images(chart, values), plan.moves, strict=True):
+    for image, move in zip(chart_images(chart, values, result), plan.moves, strict=True):
         if move.new is None:
             repository = lookup(values, (*image.block.path, "repository"))
             ok = isinstance(repository, str) and rules.is_relocated(parse_reference(repository))
