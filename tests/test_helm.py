@@ -486,3 +486,14 @@ def test_remote_subchart_values_fill_in_the_tags(chart_values: str, tmp_path: Pa
     assert built["kube-prometheus-stack.grafana.sidecar.image"] is None  # still unknown
     code, _, err = run("values", chart_values, "nosuch=x.yaml", "--registry", "r.corp")
     assert code == 2 and "no such file" in err
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n"])
+def test_values_into_an_empty_file(chart_values: str, tmp_path: Path, text: str) -> None:
+    mine = tmp_path / "values.yaml"
+    mine.write_text(text)
+    code, _, err = run("values", chart_values, "--registry", "r.corp", "--values", str(mine))
+    assert code == 0, err
+    result = mine.read_text()
+    assert result.startswith(text)
+    assert yaml.safe_load(result)["client"]["image"]["registry"] == "r.corp"
