@@ -132,6 +132,8 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     elif inventory.renderer:
         click.echo(f"kpatch: rendered with {inventory.renderer}", err=True)
     click.echo(render(inventory, fmt, unique), nl=False)
+    for warning in inventory.warnings:
+        click.echo(f"kpatch: warning: {warning}", err=True)
     for use in inventory.unresolved:
         click.echo(f"kpatch: warning: {use.resource} {use.path}: {use.reason}", err=True)
 

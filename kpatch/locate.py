@@ -14,12 +14,36 @@ from typing import Any
 
 from kpatch.errors import KpatchError
 from kpatch.model import ImageUse, ResourceId, lookup, pointer
-from kpatch.profile import BLOCK_PARTS, FieldSpec, Profile, Segment
+from kpatch.profile import BLOCK_PARTS, FieldSpec, KindMatch, Profile, Segment
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
 # Kinds never scanned: CRD schemas are full of "image" keys that are not images.
 NEVER_SCANNED = frozenset({"CustomResourceDefinition"})
+
+# Kubernetes' own API groups, and their kinds whose schema holds no pod spec:
+# the generic pod-spec walk skips these (it would find nothing; this only saves
+# the walk). A kind of the same name in another group (Knative's Service) is walked.
+BUILTIN_GROUPS = frozenset({
+    "", "apps", "batch", "rbac.authorization.k8s.io", "networking.k8s.io", "policy",
+    "storage.k8s.io", "autoscaling", "coordination.k8s.io", "apiregistration.k8s.io",
+    "admissionregistration.k8s.io", "scheduling.k8s.io", "node.k8s.io", "discovery.k8s.io",
+    "events.k8s.io",
+})
+NO_POD_SPEC = frozenset({
+    "ConfigMap", "Secret", "Service", "ServiceAccount", "Namespace", "Endpoints",
+    "EndpointSlice", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+    "PersistentVolume", "PersistentVolumeClaim", "StorageClass", "NetworkPolicy", "Ingress",
+    "IngressClass", "PodDisruptionBudget", "HorizontalPodAutoscaler", "LimitRange",
+    "ResourceQuota", "PriorityClass", "Lease", "APIService", "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "CSIDriver", "RuntimeClass",
+    "Event", "ControllerRevision",
+})
+
+# The image-holding lists of a pod spec, and the component each item is.
+POD_SPEC_LISTS = (("containers", "container"), ("initContainers", "init-container"),
+                  ("ephemeralContainers", "ephemeral-container"))
+GENERIC_PROFILE = "generic"
 
 
 @dataclass
@@ -52,11 +76,16 @@ class FieldIndex:
     def __init__(self, profiles: Sequence[Profile]) -> None:
         self.by_kind: dict[str, list[FieldSpec]] = defaultdict(list)
         self._cache: dict[tuple[str, str], list[FieldSpec]] = {}
+        # Kubernetes' workload kinds whose one pod spec the core profile locates:
+        # the generic walk has nothing to add there.
+        self.pod_spec_kinds: set[str] = set()
         for profile in profiles:
             for spec in profile.fields:
                 for match in spec.kinds:
                     if spec not in self.by_kind[match.kind]:
                         self.by_kind[match.kind].append(spec)
+                    if profile.name == "core" and spec.pod_spec_depth is not None:
+                        self.pod_spec_kinds.add(match.kind)
 
     def specs_for(self, api_version: str, kind: str) -> list[FieldSpec]:
         key = (api_version, kind)
@@ -158,7 +187,53 @@ class Locator:
         if rid.kind in NEVER_SCANNED:
             return result
         self._locate_into(result, doc, rid, doc, prefix=None)
+        if not (rid.group in BUILTIN_GROUPS
+                and (rid.kind in NO_POD_SPEC or rid.kind in self.index.pod_spec_kinds)):
+            self._generic_pod_specs(result, doc, rid)
         return result
+
+    def _generic_pod_specs(self, result: LocateResult, doc: Document, rid: ResourceId) -> None:
+        """Every PodSpec-shaped map at any depth (a ``containers`` list of objects
+        with ``name``/``image``): a kind no profile names (an Argo Rollout, a
+        Knative Service, an operator's own CR) still has its images found and
+        relocated. A place a profile already reported is left to the profile."""
+        taken = {use.tokens for use in result.uses}
+        for pod, pod_tokens in find_pod_specs(doc.data):
+            for key, component in POD_SPEC_LISTS:
+                items = pod.get(key)
+                if not isinstance(items, list):
+                    continue
+                for index, item in enumerate(items):
+                    if not isinstance(item, dict) or "image" not in item:
+                        continue
+                    tokens = (*pod_tokens, key, index, "image")
+                    if tokens not in taken:
+                        self._generic_use(result, doc, rid, item, tokens, len(pod_tokens),
+                                          component, "imagePullPolicy")
+            volumes = pod.get("volumes")
+            for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+                image = volume.get("image") if isinstance(volume, dict) else None
+                if isinstance(image, dict) and "reference" in image:
+                    tokens = (*pod_tokens, "volumes", index, "image", "reference")
+                    if tokens not in taken:
+                        self._generic_use(result, doc, rid, image, tokens, len(pod_tokens),
+                                          "image-volume", "pullPolicy")
+
+    def _generic_use(self, result: LocateResult, doc: Document, rid: ResourceId,
+                     parent: dict[str, Any], tokens: tuple[str | int, ...], pod_depth: int,
+                     component: str, policy_key: str) -> None:
+        spec = FieldSpec(
+            profile=GENERIC_PROFILE, kinds=(KindMatch(rid.kind),),
+            path=tuple(Segment(str(t)) for t in tokens if isinstance(t, str)),
+            shape="string", pull_policy_key=policy_key, component=component,
+            note=f"no profile names {rid.kind}: found by kpatch's generic pod-spec walk",
+            pod_spec_depth=pod_depth, pull_secrets_key="imagePullSecrets",
+        )
+        key = str(tokens[-1])  # "image" or "reference"
+        line = doc.line_of(parent, key)
+        use = self._string(spec, rid, doc, parent, parent[key], tokens, line)
+        if use is not None:
+            result.uses.append(use)
 
     def _locate_into(
         self,
@@ -298,6 +373,34 @@ class Locator:
                                   doc, rid, tokens, inner.line)
             result.embedded.append(EmbeddedDocument(inner, doc, rid, tokens))
             self._locate_into(result, inner, rid, doc, prefix=tokens)
+
+
+def find_pod_specs(root: Any) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
+    """(map, tokens) of every PodSpec-shaped map under ``root``, outermost first.
+
+    PodSpec-shaped: its ``containers`` is a non-empty list of objects, each with
+    an ``image`` or a ``name`` key, and at least one with an ``image``.
+    """
+    found: list[tuple[dict[str, Any], tuple[str | int, ...]]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
+    while stack:
+        node, tokens = stack.pop()
+        if isinstance(node, dict):
+            containers = node.get("containers")
+            if (isinstance(containers, list) and containers
+                    and all(isinstance(c, dict) and ("image" in c or "name" in c)
+                            for c in containers)
+                    and any("image" in c for c in containers)):
+                found.append((node, tokens))
+            for key, value in node.items():
+                if isinstance(value, (dict, list)):
+                    stack.append((value, (*tokens, key)))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                if isinstance(value, (dict, list)):
+                    stack.append((value, (*tokens, index)))
+    found.sort(key=lambda item: [str(t) for t in item[1]])
+    return found
 
 
 def _mentions_kind(text: str, kinds: Sequence[str]) -> bool:

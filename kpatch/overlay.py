@@ -288,10 +288,10 @@ def relocate_to_overlay(
     from kpatch.inventory import (
         build_inventory,
         load_inputs,
+        load_install_profiles,
         manifest_files,
         parse_params,
     )
-    from kpatch.profile import load_profiles
     from kpatch.relocate import plan_relocation
     from kpatch.render import is_kustomization_dir
 
@@ -316,7 +316,7 @@ def relocate_to_overlay(
                 "kustomize cannot load files from outside an overlay's own folder; re-run "
                 "with --write-base-kustomization to create BASE/kustomization.yaml listing "
                 "its manifests (the only file kpatch writes outside --output)", file=base)
-    profiles = load_profiles(inventory_options.profiles, inventory_options.profile_files)
+    profiles = load_install_profiles(inventory_options.profiles, inventory_options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in inventory_options.params.items()], profiles)
     loaded = load_inputs([base], inventory_options.limits, inventory_options.renderer)
     renderer = loaded.renderer

@@ -56,8 +56,11 @@ spec:
     spec:
       containers: [{name: a, image: "a:1"}]
 """,
-        [],
-        id="kind-matches-only-in-its-group",
+        # The core profile does not claim a Deployment of another group; its pod
+        # spec is still found, by the generic walk (profile "generic", tested in
+        # tests/test_generic_pod_specs.py).
+        [("a:1", "/spec/template/spec/containers/0/image", "string")],
+        id="kind-matches-only-in-its-group-generic-walk-still-finds-pods",
     ),
     pytest.param(
         """
