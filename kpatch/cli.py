@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -101,6 +101,34 @@ def build_options(profiles: tuple[str, ...], profile_files: tuple[str, ...],
     )
 
 
+def skopeo_options(func: F) -> F:
+    """Options of every command that talks to registries through skopeo."""
+    options = [
+        click.option("--authfile", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Registry credentials (containers-auth.json). Default: skopeo's "
+                          "standard auth files."),
+        click.option("--no-src-tls-verify", is_flag=True,
+                     help="Do not verify TLS of source registries (loopback test registries)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _digest_resolver(authfile: str | None, no_src_tls_verify: bool,
+                     ) -> Callable[[list[ImageReference]], Mapping[str, str]]:
+    """--pin-digests: resolve tags at the source registries (kpatch.mirror.pin)."""
+
+    def resolve(refs: list[ImageReference]) -> Mapping[str, str]:
+        from kpatch.mirror.pin import resolve_digests
+        from kpatch.mirror.skopeo import SkopeoOptions
+
+        options = SkopeoOptions(authfile=authfile, src_tls_verify=not no_src_tls_verify)
+        return resolve_digests(refs, options)
+
+    return resolve
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kpatch")
 def main() -> None:
@@ -138,7 +166,7 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
 
 def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ...],
                       secrets: tuple[str, ...], policy: str | None, flatten: bool,
-                      service_accounts: bool) -> str:
+                      service_accounts: bool, pin_digests: bool = False) -> str:
     """The command recorded in generated files: canonical, so re-runs are identical."""
     words = ["kpatch relocate", base, "--registry", registry, "--output", output]
     for item in maps:
@@ -151,6 +179,8 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
         words.append("--flatten")
     if service_accounts:
         words.append("--service-accounts")
+    if pin_digests:
+        words.append("--pin-digests")
     return " ".join(words)
 
 
@@ -174,12 +204,16 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
               help="Write the overlay even if some images cannot be relocated.")
 @click.option("--write-base-kustomization", is_flag=True,
               help="For a BASE of plain manifests: write BASE/kustomization.yaml listing them.")
+@click.option("--pin-digests", is_flag=True,
+              help="Resolve each tag to its digest at the source (skopeo) and write tag@digest.")
+@skopeo_options
 @inventory_options
 @handle_errors
 def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatten: bool,
              secrets: tuple[str, ...], policy: str | None, service_accounts: bool,
              dry_run: bool, force: bool, allow_unrelocated: bool,
-             write_base_kustomization: bool, profiles: tuple[str, ...],
+             write_base_kustomization: bool, pin_digests: bool, authfile: str | None,
+             no_src_tls_verify: bool, profiles: tuple[str, ...],
              profile_files: tuple[str, ...], params: tuple[str, ...], renderer: str,
              max_input_bytes: int | None) -> None:
     """Write a kustomize overlay at DIR that moves every image BASE pulls to REGISTRY.
@@ -193,10 +227,11 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
                               service_accounts=service_accounts)
     inventory = build_options(profiles, profile_files, params, renderer, max_input_bytes)
     command = _relocate_command(base, registry, output, maps, secrets, policy, flatten,
-                                service_accounts)
+                                service_accounts, pin_digests)
     result = relocate_to_overlay(
         base, output, options, inventory, command, dry_run=dry_run, force=force,
-        allow_unrelocated=allow_unrelocated, write_base_kustomization=write_base_kustomization)
+        allow_unrelocated=allow_unrelocated, write_base_kustomization=write_base_kustomization,
+        pin_digests=_digest_resolver(authfile, no_src_tls_verify) if pin_digests else None)
     plan = result.plan
     if result.renderer:
         click.echo(f"kpatch: rendered {base} with {result.renderer}", err=True)
@@ -327,20 +362,7 @@ MIRROR_FORMATS = ("plan", "json", "docker", "skopeo", "idms")
 if TYPE_CHECKING:  # imported for real inside the commands, to keep startup fast
     from kpatch.mirror.execute import CopyTask, RunOptions, TaskResult, VerifyTask
     from kpatch.mirror.skopeo import SkopeoOptions
-
-
-def skopeo_options(func: F) -> F:
-    """Options of every command that talks to registries through skopeo."""
-    options = [
-        click.option("--authfile", metavar="FILE", type=click.Path(dir_okay=False),
-                     help="Registry credentials (containers-auth.json). Default: skopeo's "
-                          "standard auth files."),
-        click.option("--no-src-tls-verify", is_flag=True,
-                     help="Do not verify TLS of source registries (loopback test registries)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    from kpatch.reference import ImageReference
 
 
 @main.command()
