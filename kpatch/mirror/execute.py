@@ -1,10 +1,11 @@
 """Carry out copies with skopeo: in parallel, retried, resumable, checked.
 
-Each task reads the source digest (or knows it), skips the copy when the
-destination already holds that digest (so a re-run copies only what is
-missing), copies every architecture with digests preserved, and checks that
-the digest written is the source's. Never prints: results and progress go to
-the caller's callback.
+Each task looks at the destination first: when it already holds the source's
+digest the copy is skipped (so a re-run copies only what is missing). Else it
+copies every architecture with digests preserved (``--preserve-digests``
+makes skopeo fail rather than write another digest) and, when the source
+digest was known beforehand, checks the digest written against it. Never
+prints: results and progress go to the caller's callback.
 """
 
 from __future__ import annotations
@@ -127,29 +128,31 @@ def copy_one(task: CopyTask, skopeo: Skopeo, options: RunOptions) -> TaskResult:
                           time.monotonic() - started)
 
     try:
-        digest = task.source_digest
-        if digest is None:
-            digest = attempts.run(
-                lambda: skopeo.digest(task.source, skopeo.options.src_tls_verify))
-            if digest is None:
-                return result(FAILED, None, "not found at the source")
         layout = task.layout
         if layout is not None:
             current = layout.current_digest()
         else:
             current = attempts.run(
                 lambda: skopeo.digest(task.destination, skopeo.options.dest_tls_verify))
-        if current == digest:
+        digest = task.source_digest
+        if current is not None and digest is None:
+            # Something is there already: is it the source's image? (When nothing
+            # is there, skip this read: the copy reports the digest it wrote.)
+            digest = attempts.run(
+                lambda: skopeo.digest(task.source, skopeo.options.src_tls_verify))
+            if digest is None:
+                return result(FAILED, None, "not found at the source")
+        if current is not None and current == digest:
             return result(SKIPPED, digest)
         if layout is not None:
             layout.prepare()
         written = attempts.run(lambda: skopeo.copy(task.source, task.destination))
-        if written != digest:
+        if digest is not None and written != digest:
             return result(FAILED, written, f"the copy has digest {written}, the source "
                                            f"{digest}")
         if layout is not None:
             layout.commit()
-        return result(COPIED, digest)
+        return result(COPIED, written)
     except SkopeoError as error:
         return result(FAILED, None, error.message)
 
