@@ -301,7 +301,11 @@ class Planner:
     def _implicit(self, use: ImageUse) -> None:
         assert use.reference is not None
         if any(e.get("level") == "imageconfig" for e in use.effective_for):
-            return  # derived from an ImageConfig in the input: the config is edited
+            # Derived from an ImageConfig in the input: the config is edited.
+            if use.reference.normalized in self.options.pins:
+                self.warnings.append(f"{use.resource} {use.path}: not pinned: the operator "
+                                     "derives this image from ImageConfig settings")
+            return
         work = self.work[use.resource]
         new = self._pinned(use, self.rules.relocate(use.reference))
         if new == use.reference:

@@ -179,7 +179,7 @@ def check_archive(directory: Path, images: Sequence[ArchivedImage]) -> None:
             elif _file_digest(blob, algorithm) != digest:
                 problems.append(f"{where}: content does not match its digest")
     if problems:
-        raise KpatchError(f"{directory}: refusing to push, {len(problems)} problem(s): "
+        raise KpatchError(f"refusing to push, {len(problems)} problem(s): "
                           + "; ".join(problems), file=str(directory / MANIFEST_NAME))
 
 
