@@ -268,7 +268,10 @@ def test_destination_stopped_mid_run_then_a_rerun_copies_only_the_rest(
     assert f"{len(failed)} image(s) failed:" in "".join(lines)
     for image in failed:
         assert f"  {image} -> " in "".join(lines)
-    assert "failed" in out
+    # Each failure was retried once (--retries 1) before it was given up on.
+    failed_rows = [line.split() for line in out.splitlines() if line.startswith("failed ")]
+    assert {row[1] for row in failed_rows} == failed
+    assert all(row[4] == "2" for row in failed_rows), out
 
     destination.start()  # same storage, same port
     again = kpatch("mirror", str(install), "--registry", destination.address, "--execute",
