@@ -83,11 +83,6 @@ def build_plan(inventory: Inventory, rules: RelocationRules,
     return MirrorPlan(list(by_key.values()), unresolved, list(in_place.values()))
 
 
-def sources(inventory: Inventory, rules: RelocationRules) -> list[ImageReference]:
-    """The distinct source references of the plan (what --pin-digests resolves)."""
-    return [item.source for item in build_plan(inventory, rules).items]
-
-
 def pull_spec(ref: ImageReference) -> str:
     """How to read ``ref`` from a registry: by digest when it has one (registries
     and skopeo take a tag or a digest, not both), else by tag."""
