@@ -184,6 +184,11 @@ def test_to_dir_then_from_dir_with_the_source_stopped(own_source: Registry,
         assert image["size"] == sum(image["blobs"].values()) > 0
         assert (carried / image["layout"] / "oci-layout").is_file()
     assert not list(carried.glob("images/*.partial"))
+    again = kpatch("mirror", str(install), "--registry", destination.address,
+                   "--to-dir", str(carried), "--no-src-tls-verify")
+    assert again.returncode == 0, again.stderr
+    assert "0 copied, 7 already there" in again.stdout  # resumable on this side too
+    assert json.loads((carried / "kpatch-mirror.json").read_text()) == manifest
 
     own_source.stop()  # the air gap: the other side never sees the source
     pushed = kpatch("mirror", "--from-dir", str(carried), "--authfile", str(authfile),
