@@ -11,17 +11,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kpatch.implicit import RuleContext
-from kpatch.implicit.cass_operator import (
+from kpatch.locate import format_parts
+from kpatch.model import ResourceId
+from kpatch.model import text_or_none as _text
+from kpatch.operators.cass_operator.rules import (
     PROFILE as CASS_PROFILE,
 )
-from kpatch.implicit.cass_operator import (
+from kpatch.operators.cass_operator.rules import (
     ImageConfigChoice,
     choose_image_config,
     derive_server_image,
 )
-from kpatch.locate import format_parts
-from kpatch.model import ResourceId
-from kpatch.model import text_or_none as _text
 
 if TYPE_CHECKING:
     from kpatch.profile import ImplicitRule

@@ -35,7 +35,15 @@ class ImageConfigChoice:
 
 def choose_image_config(ctx: RuleContext) -> ImageConfigChoice:
     """The ImageConfig the operator would read: v1beta2 (label-discovered) first,
-    then v1beta1, else the shipped default from profile data."""
+    then v1beta1, else the shipped default from profile data. One answer per install."""
+    memo = ctx.memo.get("cass-operator-image-config")
+    if memo is None:
+        memo = ctx.memo["cass-operator-image-config"] = _choose_image_config(ctx)
+    assert isinstance(memo, ImageConfigChoice)
+    return memo
+
+
+def _choose_image_config(ctx: RuleContext) -> ImageConfigChoice:
     configs = [e for e in ctx.embedded if e.kind == "ImageConfig"]
     configs.sort(key=lambda e: 0 if e.api_version.endswith("/v1beta2") else 1)
     if configs:
