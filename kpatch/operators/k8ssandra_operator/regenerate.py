@@ -143,7 +143,8 @@ def _vector(clone: Clone, tag: str) -> dict[str, Any]:
     constant = _const(clone.show(tag, "pkg/vector/vector.go"), "DefaultVectorImage")
     if constant:
         out["image"] = {"image": constant[0], "file": "pkg/vector/vector.go", "line": constant[1]}
-    cassandra = _uses(clone, tag, "pkg/telemetry/vector.go", r"vectorImage := vector\.DefaultVectorImage")
+    cassandra = _uses(clone, tag, "pkg/telemetry/vector.go",
+                      r"vectorImage := vector\.DefaultVectorImage")
     if cassandra:
         out["cassandra"] = {"from": "code", **cassandra}
     else:
@@ -248,8 +249,9 @@ def release_row(clone: Clone, tag: str) -> dict[str, Any]:
     row["jmxInit"] = _jmx_init(clone, tag)
     row["purgeCronJob"] = _purge_cron_job(clone, tag)
     row["defaultRegistryEnv"] = _uses(clone, tag, "pkg/config/config.go", r"DEFAULT_REGISTRY")
-    row["podTemplateFields"] = _uses(clone, tag, "apis/k8ssandra/v1alpha1/k8ssandracluster_types.go",
-                                     r"ExtraVolumes \*K8ssandraVolumes")
+    row["podTemplateFields"] = _uses(
+        clone, tag, "apis/k8ssandra/v1alpha1/k8ssandracluster_types.go",
+        r"ExtraVolumes \*K8ssandraVolumes")
     row["crdDefaults"] = {
         "stargateContainerImage": _kubebuilder_default(
             clone, tag, "apis/stargate/v1alpha1/stargate_types.go", "ContainerImage"),
