@@ -515,6 +515,17 @@ def _record_stargates(resolver: _Resolver, spec: dict[str, Any],
                     ("spec", "stargate", "containerImage"))):
                 level = "default"
             resolver.pulled(image, tokens, "stargate", reason, level, **scope)
+    # Blocks no Deployment takes as a whole (merged into a lower level, or a rack
+    # template naming no rack of the datacenter) are not pulled as written.
+    note = ("not pulled as written: merged into the datacenter and rack templates "
+            "(StargateDatacenterTemplate/StargateRackTemplate.MergeWith), or a rack the "
+            "datacenter does not have")
+    resolver.not_pulled(("spec", "stargate", "containerImage"), note)
+    for base, _, _ in stargates:
+        resolver.not_pulled((*base, "stargate", "containerImage"), note)
+        racks = _list(lookup(resolver.doc.data, (*base, "stargate", "racks")))
+        for j in range(len(racks)):
+            resolver.not_pulled((*base, "stargate", "racks", j, "containerImage"), note)
 
 
 def _datacenter_pod(resolver: _Resolver, config: dict[str, Any], dc: dict[str, Any],
