@@ -367,6 +367,9 @@ class _Resolver:
     def vector(self, telemetry: Any, base: Tokens, component: str, source: str,
                **scope: Any) -> None:
         tokens = (*base, "vector", "image")
+        if not self.release.row["vector"].get(source):
+            self.not_pulled(tokens, f"no Vector sidecar in {self.about} (from v1.5.0)")
+            return
         if _text(lookup(telemetry, ("vector", "image"))):
             self.mark(tokens, **scope, component=component, level="written")
             return
