@@ -674,6 +674,17 @@ def reaper_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: Resour
     resolver.reaper(_map(doc.data.get("spec")), ("spec",))
 
 
+def _cassandra_datacenters(ctx: RuleContext) -> dict[tuple[str | None, str | None],
+                                                       dict[str, Any]]:
+    """CassandraDatacenter specs of the input by (namespace, name), indexed once per
+    install so that each Stargate costs its own size."""
+    key = ("k8ssandra-operator", "cassandra-datacenters")
+    if key not in ctx.memo:
+        ctx.memo[key] = {(rid.namespace, rid.name): _map(doc.data.get("spec"))
+                         for doc, rid in ctx.resources if rid.kind == "CassandraDatacenter"}
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
 def stargate_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: ResourceId) -> None:
     """A standalone Stargate (stargate.k8ssandra.io): NewDeployments against the
     CassandraDatacenter it names (pkg/stargate/deployments.go:72@v1.32.5)."""
@@ -681,12 +692,7 @@ def stargate_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: Reso
     release = resolver.release
     spec = stargate_crd_defaults(_map(doc.data.get("spec")), release) or {}
     dc_name = _text(lookup(spec, ("datacenterRef", "name")))
-    dc_spec: dict[str, Any] | None = None
-    for other, other_id in ctx.resources:
-        if other_id.kind == "CassandraDatacenter" and other_id.name == dc_name and \
-                other_id.namespace == rid.namespace:
-            dc_spec = _map(other.data.get("spec"))
-            break
+    dc_spec = _cassandra_datacenters(ctx).get((rid.namespace, dc_name))
     server_type = _text(_map(dc_spec).get("serverType")) or "cassandra"
     version = _text(_map(dc_spec).get("serverVersion"))
     racks = [str(r["name"]) for r in _list(_map(dc_spec).get("racks"))
