@@ -58,17 +58,45 @@ def version_key(version: str) -> tuple[int, int, int]:
     return (major, minor, patch)
 
 
+ROW_START = "- release: "
+
+
 @functools.lru_cache(maxsize=1)
-def table() -> dict[str, dict[str, Any]]:
-    """releases.yaml by release tag (``v1.32.5``), oldest first."""
-    text = (resources.files("kpatch") / "operators" / "k8ssandra_operator" /
+def _text() -> str:
+    return (resources.files("kpatch") / "operators" / "k8ssandra_operator" /
             "releases.yaml").read_text(encoding="utf-8")
-    rows = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["releases"]
-    return {str(row["release"]): row for row in rows}
+
+
+@functools.lru_cache(maxsize=1)
+def _spans() -> dict[str, tuple[int, int]]:
+    """Where each release's row is in releases.yaml (as regenerate.py writes it, one
+    ``- release: vX`` line per row), so that an install parses only the row it uses:
+    the whole table costs more than a small install."""
+    text = _text()
+    starts = [m.start() for m in re.finditer(rf"^{re.escape(ROW_START)}", text, re.MULTILINE)]
+    spans: dict[str, tuple[int, int]] = {}
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        version = text[start + len(ROW_START): text.index("\n", start)].strip()
+        spans[version] = (start, end)
+    return spans
+
+
+@functools.cache
+def row(version: str) -> dict[str, Any]:
+    """One row of releases.yaml."""
+    start, end = _spans()[version]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    parsed = yaml.load(_text()[start:end], Loader=loader)
+    return dict(parsed[0])
+
+
+def table() -> dict[str, dict[str, Any]]:
+    """Every row, by release tag, oldest first."""
+    return {version: row(version) for version in _spans()}
 
 
 def newest() -> str:
-    return max(table(), key=version_key)
+    return max(_spans(), key=version_key)
 
 
 def _normalise(version: str) -> str:
@@ -81,21 +109,22 @@ def release_in_use(ctx: RuleContext) -> Release:
     if key in ctx.memo:
         return ctx.memo[key]  # type: ignore[no-any-return]
     found = ctx.operator_release(PROFILE, OPERATOR_REPOSITORIES, PARAM)
-    rows = table()
     latest = newest()
     option = f"--param {PROFILE}.{PARAM}=VERSION"
     if found is None:
         ctx.warn(f"k8ssandra-operator: no operator Deployment in the input and no {option}: "
                  f"assuming the newest release kpatch knows, {latest}")
-        row, source = rows[latest], "assumed: the newest release kpatch knows"
-    elif _normalise(found.version) in rows:
-        row, source = rows[_normalise(found.version)], found.source
+        version, source = latest, "assumed: the newest release kpatch knows"
+    elif _normalise(found.version) in _spans():
+        version, source = _normalise(found.version), found.source
     else:
         ctx.warn(f"k8ssandra-operator: release {found.version} ({found.source}) is not in "
                  f"kpatch's table (v1.0.0..{latest}): assuming {latest}; pass {option} with a "
                  "release kpatch knows to use its defaults")
-        row, source = rows[latest], f"assumed: {found.version} is not in the table"
-    release = Release(row, source, _default_registry(ctx, found.image if found else None, row))
+        version, source = latest, f"assumed: {found.version} is not in the table"
+    chosen = row(version)
+    release = Release(chosen, source,
+                      _default_registry(ctx, found.image if found else None, chosen))
     ctx.memo[key] = release
     return release
 

@@ -11,7 +11,6 @@ field relocation writes into.
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from kpatch.implicit import RuleContext
@@ -87,33 +86,34 @@ def crd_image_block(block: Any, release: Release) -> dict[str, Any] | None:
 def merge_crs(cluster: Any, dc: Any, key: str | None = None) -> Any:
     """goalesceutils.MergeCRs (pkg/goalesce/utils.go:14@v1.32.5): deep merge, the
     datacenter's non-empty values win; containers, volumes, racks... merge by name;
-    other lists are replaced whole."""
+    other lists are replaced whole. Inputs are never modified (results share their
+    unchanged parts)."""
     if dc is None or dc == "":
-        return copy.deepcopy(cluster)
+        return cluster
     if cluster is None or cluster == "":
-        return copy.deepcopy(dc)
+        return dc
     if isinstance(cluster, dict) and isinstance(dc, dict):
-        out = copy.deepcopy(cluster)
+        out = dict(cluster)
         for k, v in dc.items():
             out[k] = merge_crs(cluster.get(k), v, k)
         return out
     if isinstance(cluster, list) and isinstance(dc, list):
         if key in _MERGE_BY_NAME:
             return _merge_by_name(cluster, dc, key)
-        return copy.deepcopy(dc) if dc else copy.deepcopy(cluster)
-    return copy.deepcopy(dc)
+        return dc if dc else cluster
+    return dc
 
 
 def _merge_by_name(cluster: list[Any], dc: list[Any], key: str | None) -> list[Any]:
-    out = [copy.deepcopy(item) for item in cluster]
+    out = list(cluster)
     index = {_map(item).get("name"): i for i, item in enumerate(out)}
     for item in dc:
         name = _map(item).get("name")
         if name is None or name not in index:
-            out.append(copy.deepcopy(item))
+            out.append(item)
             continue
         if key == "volumes" and len(_map(item)) > 1:
-            out[index[name]] = copy.deepcopy(item)  # VolumeSource merges atomically
+            out[index[name]] = item  # VolumeSource merges atomically
         else:
             out[index[name]] = merge_crs(out[index[name]], item)
     return out
