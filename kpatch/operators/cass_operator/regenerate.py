@@ -142,7 +142,8 @@ def v1beta1(reader: TagReader) -> dict[str, Any]:
     components = go_function(images, "getImageComponents")
     overrides = go_function(images, "getCassandraContainerImageOverride")
     if components is None or overrides is None:
-        raise reader.fail(IMAGES_V1BETA1, "no getImageComponents/getCassandraContainerImageOverride")
+        raise reader.fail(IMAGES_V1BETA1,
+                          "no getImageComponents/getCassandraContainerImageOverride")
     constants = dict(re.findall(r'(Default\w+Repository)\s*=\s*"([^"]+)"', images))
     builtin = {}
     for server_type, constant in re.findall(
