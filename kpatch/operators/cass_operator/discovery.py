@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kpatch.implicit import OPERATOR_WORKLOAD_KINDS, RuleContext
-from kpatch.model import ResourceId
+from kpatch.model import ResourceId, pointer
 from kpatch.operators.cass_operator.releases import (
     OPERATOR_REPOSITORIES,
     PARAM,
@@ -301,6 +301,10 @@ def parse_image_config(ctx: RuleContext, operator: OperatorWorkload, path: str,
     return _choice(embedded, release, f"the file {path} named by the operator's --config")
 
 
+class _CannotFollow(Exception):
+    """The input does not hold what the operator would read (it may be applied apart)."""
+
+
 def _config_file_path(ctx: RuleContext, operator: OperatorWorkload,
                       release: ReleaseInUse) -> str | None:
     """The image config file main.go reads (None: none is read at all)."""
@@ -310,8 +314,7 @@ def _config_file_path(ctx: RuleContext, operator: OperatorWorkload,
     if flag:
         read = read_oper_config(ctx, operator, flag)
         if isinstance(read, str):
-            raise CassOperatorError(f"kpatch cannot follow the operator's --config={flag}: "
-                                    f"{read}")
+            raise _CannotFollow(f"kpatch cannot follow the operator's --config={flag}: {read}")
         oper_config = read
     configured = oper_config.get("imageConfigFile")
     if isinstance(configured, str) and configured:
@@ -319,9 +322,12 @@ def _config_file_path(ctx: RuleContext, operator: OperatorWorkload,
     return rules["default"]  # type: ignore[no-any-return]
 
 
+def _place(embedded: EmbeddedDocument) -> str:
+    return f"{embedded.resource} {pointer(embedded.tokens)}"
+
+
 def _unread_configs(ctx: RuleContext, chosen: EmbeddedDocument | None) -> list[str]:
-    return [str(e.resource) for e in ctx.embedded
-            if e.kind == "ImageConfig" and e is not chosen]
+    return [_place(e) for e in ctx.embedded if e.kind == "ImageConfig" and e is not chosen]
 
 
 def _shipped(release: ReleaseInUse, why: str) -> ImageConfigChoice:
@@ -352,12 +358,14 @@ def setup_image_registry(ctx: RuleContext) -> ImageConfigChoice:
     except CassOperatorError as exc:
         choice = ImageConfigChoice({}, "no ImageConfig", "unknown", release=release,
                                    error=exc.message)
-    if choice.level != "imageconfig":
-        unread = _unread_configs(ctx, None)
-        if unread:
-            ctx.warn(f"cass-operator {release.version} does not read the ImageConfig in "
-                     f"{', '.join(unread)}: " + "; ".join(choice.notes or (
-                         _where_read(release),)))
+    unread = _unread_configs(ctx, choice.embedded)
+    if unread and choice.embedded is not None:
+        ctx.warn(f"cass-operator {release.version} reads the ImageConfig in "
+                 f"{_place(choice.embedded)} ({'; '.join(choice.notes)}); it does not read "
+                 f"the ImageConfig in {', '.join(unread)}")
+    elif unread:
+        ctx.warn(f"cass-operator {release.version} does not read the ImageConfig in "
+                 f"{', '.join(unread)}: {_where_read(release)}")
     ctx.memo[key] = choice
     return choice
 
@@ -395,7 +403,10 @@ def _setup_image_registry(ctx: RuleContext, release: ReleaseInUse) -> ImageConfi
             return _choice(candidates[0], release,
                            "assumed mounted into the operator, which is not in the input")
         return _shipped(release, "no ImageConfig in the input")
-    path = _config_file_path(ctx, operator, release)
+    try:
+        path = _config_file_path(ctx, operator, release)
+    except _CannotFollow as exc:
+        return _shipped(release, str(exc))
     if path is None:
         raise CassOperatorError(
             f"cass-operator {release.version} in {operator.rid} reads no ImageConfig (no "

@@ -37,7 +37,8 @@ class PodImage:
     component: str  # server | system-logger | config-builder | k8ssandra-client
     container: str  # the container (or init container) that pulls it
     image: str | None  # None: kpatch cannot know it (reason says why)
-    origin: str  # "template" (podTemplateSpec), "spec" (a CR field), "imageconfig"
+    origin: str  # "template" (podTemplateSpec), "spec" (a CR field), "imageconfig",
+    # or "ignored" (written in the CR, but the operator does not use it)
     tokens: Tokens  # where it is written, or the CR field that would override it
     reason: str
 
@@ -201,7 +202,12 @@ def build_init_containers(spec: Mapping[str, Any], annotations: Mapping[str, Any
                             _template_tokens("initContainers", config_init[0]),
                             "the podTemplateSpec's server-config-init sets its image"))
     elif client:
-        # spec.configBuilderImage is not read on this path.
+        ignored = _text(spec.get("configBuilderImage"))
+        if ignored:
+            out.append(PodImage("config-builder", SERVER_CONFIG_INIT, ignored, "ignored",
+                                ("spec", "configBuilderImage"),
+                                "spec.configBuilderImage is not read when the configuration "
+                                "is built with k8ssandra-client (UseClientImage)"))
         out.append(_derived(
             "k8ssandra-client", SERVER_CONFIG_INIT,
             ("spec", "podTemplateSpec", "spec", "initContainers"),

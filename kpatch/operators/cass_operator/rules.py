@@ -41,7 +41,7 @@ from kpatch.operators.cass_operator.releases import (
     newest,
     release_for,
 )
-from kpatch.reference import parse_reference
+from kpatch.reference import ImageReference, parse_reference
 
 if TYPE_CHECKING:
     from kpatch.profile import ImplicitRule
@@ -234,6 +234,12 @@ class _FailingRegistry:
 def _record(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: ResourceId,
             pod_image: PodImage, choice: ImageConfigChoice, release: ReleaseInUse) -> None:
     effective: dict[str, Any] = {"datacenter": rid.name, "component": pod_image.component}
+    if pod_image.origin == "ignored":
+        written = ctx.written(rid, pod_image.tokens)
+        if written is not None:
+            written.pulled = False
+            written.note = f"{pod_image.reason} (cass-operator {release.version})"
+        return
     if pod_image.origin in ("template", "spec"):
         written = ctx.written(rid, pod_image.tokens)
         if written is not None:
@@ -246,7 +252,7 @@ def _record(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: ResourceId
         written = ctx.written(embedded.resource,
                               (*embedded.tokens, "#", "images", pod_image.component))
         if written is not None and written.reference is not None and \
-                written.reference.normalized == parse_reference(pod_image.image).normalized:
+                _same_pull(written.reference, parse_reference(pod_image.image)):
             ctx.mark_effective(written, **effective, level="imageconfig")
             return
     if pod_image.image is None:
@@ -260,6 +266,15 @@ def _record(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: ResourceId
     ctx.implicit(image=pod_image.image, resource=rid, tokens=pod_image.tokens, doc=doc,
                  profile=rule.profile, component=pod_image.component, reason=reason,
                  effective={**effective, "level": level})
+
+
+def _same_pull(a: ImageReference, b: ImageReference) -> bool:
+    """The same image is pulled: a digest wins over a tag (the kubelet ignores the tag)."""
+    if a.name != b.name:
+        return False
+    if a.digest or b.digest:
+        return a.digest == b.digest
+    return a.normalized == b.normalized
 
 
 def _inputs(doc: Document, pod_image: PodImage) -> str:
