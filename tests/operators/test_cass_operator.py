@@ -4,7 +4,6 @@ checks, and the real upstream manifests in ../shared/upstream."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 import yaml
 
 from kpatch.inventory import Inventory, InventoryOptions, find_images
-from kpatch.operators.cass_operator import regenerate
 from kpatch.operators.cass_operator.podtemplate import semver_compare
 from kpatch.operators.cass_operator.releases import release_rows
 from kpatch.operators.cass_operator.rules import (
@@ -76,3 +74,168 @@ def test_conformance(case: dict[str, Any], tmp_path: Path) -> None:
         assert any(text in w for w in result.warnings), (text, result.warnings)
     if not warnings:
         assert result.warnings == []
+
+
+# -- the table test over releases -----------------------------------------------
+
+DATACENTERS = RELEASE_FIXTURES / "datacenters.yaml"
+# The exact images the pods pull (and the operator itself), per release, for the
+# hand-written operator manifest of that release and datacenters.yaml.
+PULLED: dict[str, tuple[str, set[str], set[str]]] = {
+    # release: (operator image, images the datacenters pull, places kpatch cannot know)
+    "v1.10.0": ("k8ssandra/cass-operator:v1.10.0", {
+        "k8ssandra/cass-management-api:4.0.13",
+        "k8ssandra/system-logger:v1.10.0",
+        "datastax/cass-config-builder:1.0.4-ubi7",
+        "datastax/dse-server:6.8.20-ubi7",
+    }, {"CassandraDatacenter/c41 /spec/serverImage"}),  # 4.1 fails v1.10.0's version check
+    "v1.22.3": ("cr.k8ssandra.io/k8ssandra/cass-operator:v1.22.3", {
+        "cr.k8ssandra.io/k8ssandra/cass-management-api:4.0.13-ubi8",
+        "cr.k8ssandra.io/k8ssandra/cass-management-api:4.1.5-ubi8",
+        "cr.k8ssandra.io/k8ssandra/system-logger:v1.22.3",
+        "cr.dtsx.io/datastax/cass-config-builder:1.0-ubi8",
+        "cr.k8ssandra.io/k8ssandra/k8ssandra-client:v0.5.0",
+        "cr.dtsx.io/datastax/dse-mgmtapi-6_8:6.8.20-ubi8",
+    }, set()),
+    "v1.26.0": ("cr.k8ssandra.io/k8ssandra/cass-operator:v1.26.0", {
+        "cr.k8ssandra.io/k8ssandra/cass-management-api:4.0.13-ubi",
+        "cr.k8ssandra.io/k8ssandra/cass-management-api:4.1.5-ubi",
+        "cr.k8ssandra.io/k8ssandra/system-logger:v1.26.0",
+        "cr.dtsx.io/datastax/cass-config-builder:1.0-ubi",
+        "cr.k8ssandra.io/k8ssandra/k8ssandra-client:v0.8.1",
+        "cr.dtsx.io/datastax/dse-mgmtapi-6_8:6.8.20-ubi8",
+    }, set()),
+    "v1.28.0": ("docker.io/k8ssandra/cass-operator:v1.28.0", {
+        "docker.io/k8ssandra/cass-management-api:4.0.13-ubi",
+        "docker.io/k8ssandra/cass-management-api:4.1.5-ubi",
+        "docker.io/k8ssandra/system-logger:v1.28.0",
+        "docker.io/datastax/cass-config-builder:1.0-ubi",
+        "docker.io/k8ssandra/k8ssandra-client:v0.8.3",
+        "docker.io/datastax/dse-mgmtapi-6_8:6.8.20-ubi",
+    }, set()),
+    "v1.32.0": ("docker.io/k8ssandra/cass-operator:v1.32.0", {
+        "docker.io/k8ssandra/cass-management-api:4.0.13-ubi",
+        "docker.io/k8ssandra/cass-management-api:4.1.5-ubi",
+        "docker.io/k8ssandra/system-logger:v1.32.0",
+        "docker.io/datastax/cass-config-builder:1.0-ubi",
+        "docker.io/k8ssandra/k8ssandra-client:v0.8.12",
+        "docker.io/datastax/dse-mgmtapi-6_8:6.8.20-ubi",
+    }, set()),
+}
+
+
+def pulled(result: Inventory) -> tuple[set[str], set[str]]:
+    """(images pulled, places unknown): implicit images, written ones the operator
+    uses for a datacenter, and the workloads' own images."""
+    images, unknown = set(), set()
+    for use in result.uses:
+        if use.image is None:
+            unknown.add(f"{where(use)} {use.path}")
+        elif use.pulled and (use.implicit or use.effective_for
+                             or use.resource.kind == "Deployment"):
+            images.add(use.image)
+    return images, unknown
+
+
+@pytest.mark.parametrize("release", sorted(PULLED))
+def test_operator_manifest_of_each_release(release: str) -> None:
+    operator, images, unknown = PULLED[release]
+    result = find_images([str(RELEASE_FIXTURES / f"{release}.yaml"), str(DATACENTERS)])
+    assert pulled(result) == (images | {operator}, unknown)
+    reads = [w for w in result.warnings if "does not read" in w]
+    # Only v1.28.0 ships both layouts, and reads the labelled ConfigMap.
+    assert bool(reads) == (release == "v1.28.0"), result.warnings
+
+
+@pytest.mark.parametrize("release", sorted(PULLED))
+def test_release_from_param_uses_what_the_release_ships(release: str) -> None:
+    _, images, unknown = PULLED[release]
+    result = find_images([str(DATACENTERS)], InventoryOptions(
+        params={"cass-operator.operatorVersion": release}))
+    assert pulled(result) == (images, unknown)
+    assert result.warnings == []
+    for use in result.uses:
+        if use.image is not None:
+            assert f"cass-operator {release} ships (assumed" in (use.reason or ""), use
+
+
+# -- the release table ----------------------------------------------------------
+
+
+def test_release_table_covers_every_release_with_provenance() -> None:
+    rows = release_rows()
+    versions = [row["version"] for row in rows]
+    assert versions[0] == "v1.10.0" and versions[-1] == "v1.32.0"
+    assert len(versions) == len(set(versions)) == 50  # every tag; there is no v1.10.2
+    assert "v1.10.2" not in versions and "v1.21.2" in versions
+    for row in rows:
+        source = row["source"]
+        assert source["repository"] == "k8ssandra/cass-operator"
+        assert source["tag"] == row["version"]
+        assert len(source["commit"]) == 40
+        assert source["files"]["operatorImage"] == "config/manager/kustomization.yaml"
+        assert row["operatorImage"].rpartition("/")[2].startswith("cass-operator:v1.")
+        shipped = row["shippedImageConfig"]
+        assert shipped, row["version"]
+        for version, document in shipped.items():
+            assert document["apiVersion"] == f"config.k8ssandra.io/{version}"
+            assert f"shipped.{version}" in source["files"]
+
+
+def test_release_table_transitions() -> None:
+    by_version = {row["version"]: row for row in release_rows()}
+
+    def discovery(version: str) -> tuple[str, str | None]:
+        found = by_version[version]["imageConfigDiscovery"]
+        return found["labelledConfigMap"], (found["configFile"] or {}).get("default")
+
+    assert discovery("v1.23.2") == ("none", None)
+    assert discovery("v1.24.0") == ("none", "/configs/image_config.yaml")
+    assert discovery("v1.27.0") == ("fallback-to-file", "/configs/image_config.yaml")
+    assert discovery("v1.29.0") == ("only", None)
+    assert by_version["v1.10.0"]["v1beta1"]["registryKey"] == "imageRegistryOverride"
+    assert by_version["v1.10.1"]["v1beta1"]["registryKey"] == "imageRegistry"
+    assert "hcd" not in by_version["v1.26.0"]["v1beta1"]["builtinRepositories"]
+    # v1.21.2 ships the operator image of v1.21.1.
+    assert by_version["v1.21.2"]["operatorImage"].endswith(":v1.21.1")
+    assert all("hcd" not in row["shippedImageConfig"].get("v1beta2", {}).get("types", {})
+               for row in release_rows())
+
+
+# -- public functions other operators call ----------------------------------------
+
+
+def test_server_image_per_release() -> None:
+    assert server_image(None, "cassandra", "4.1.5", "v1.32.0") == \
+        "docker.io/k8ssandra/cass-management-api:4.1.5-ubi"
+    assert server_image(None, "dse", "6.8.20", "v1.18.0") == \
+        "cr.dtsx.io/datastax/dse-mgmtapi-6_8:6.8.20-ubi8"
+    assert server_image(None, "dse", "6.8.20", "1.15.0") == "datastax/dse-server:6.8.20-ubi7"
+    config = {"apiVersion": "config.k8ssandra.io/v1beta2", "kind": "ImageConfig",
+              "defaults": {"registry": "docker.io"},
+              "types": {"hcd": {"repository": "datastax", "name": "hcd", "prefix": "v",
+                                "suffix": "-ubi"}}}
+    assert server_image(config, "hcd", "1.2.0", "v1.30.0") == "docker.io/datastax/hcd:v1.2.0-ubi"
+    with pytest.raises(CassOperatorError, match="unknown server type: hcd"):
+        server_image(None, "hcd", "1.2.0", "v1.32.0")
+    with pytest.raises(CassOperatorError, match="do not work together"):
+        server_image(None, "cassandra", "4.1.5", "v1.10.0")
+    with pytest.raises(CassOperatorError, match="not known to kpatch"):
+        server_image(None, "cassandra", "4.1.5", "v1.99.0")
+
+
+def test_named_image_per_release() -> None:
+    assert named_image(None, "k8ssandra-client", "v1.26.0") == \
+        "cr.k8ssandra.io/k8ssandra/k8ssandra-client:v0.8.1"
+    assert named_image(None, "system-logger", "v1.32.0") == \
+        "docker.io/k8ssandra/system-logger:v1.32.0"
+    assert named_image(None, "k8ssandra-client", "v1.16.0") == ""
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("v4.1.0", "v4.1.0", 0), ("v4.1", "v4.1.0", 0), ("v5.0.2", "v4.1.0", 1),
+    ("v4.0.13", "v4.1.0", -1), ("v4.1.0-beta1", "v4.1.0", -1), ("v4.1.0.1", "v4.1.0", -1),
+    ("v4.01.0", "v4.1.0", -1), ("v4.1.0-rc.2", "v4.1.0-rc.10", -1),
+])
+def test_semver_compare_as_go(a: str, b: str, expected: int) -> None:
+    assert semver_compare(a, b) == expected
