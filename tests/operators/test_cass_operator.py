@@ -239,3 +239,51 @@ def test_named_image_per_release() -> None:
 ])
 def test_semver_compare_as_go(a: str, b: str, expected: int) -> None:
     assert semver_compare(a, b) == expected
+
+
+# -- real upstream manifests ------------------------------------------------------
+
+CASS_V1_26 = "cass-operator-v1.26.0/config"
+K8SSANDRA_FIXTURES = "k8ssandra-operator-v1.32.5/test/testdata/fixtures"
+
+
+def test_upstream_cluster_deployment_and_sample_datacenter(upstream: Path) -> None:
+    sample = upstream / CASS_V1_26 / "samples/example-cassdc-three-nodes-single-rack.yaml"
+    result = find_images([str(upstream / CASS_V1_26 / "deployments/cluster"), str(sample)])
+    config = "ConfigMap/cass-operator-manager-config"
+    assert found_images(result) == sorted([
+        ["cr.k8ssandra.io/k8ssandra/cass-operator:v1.26.0",
+         "Deployment/cass-operator-controller-manager", "/spec/template/spec/containers/0/image"],
+        ["cr.k8ssandra.io/k8ssandra/system-logger:v1.26.0", config,
+         "/data/image_config.yaml#/images/system-logger"],
+        ["cr.dtsx.io/datastax/cass-config-builder:1.0-ubi", config,
+         "/data/image_config.yaml#/images/config-builder"],
+        ["cr.k8ssandra.io/k8ssandra/k8ssandra-client:v0.8.1", config,
+         "/data/image_config.yaml#/images/k8ssandra-client"],
+        # The sample's podTemplateSpec names container cassandra without an image.
+        ["cr.k8ssandra.io/k8ssandra/cass-management-api:4.1.2-ubi", "CassandraDatacenter/dc1",
+         "/spec/serverImage"],
+    ], key=lambda row: (row[1], row[2], row[0]))
+    # Cassandra 4.1 builds its configuration with k8ssandra-client: the config
+    # builder is shipped but not pulled by this datacenter.
+    images, unknown = pulled(result)
+    assert "cr.dtsx.io/datastax/cass-config-builder:1.0-ubi" not in images and not unknown
+    assert result.warnings == []
+
+
+@pytest.mark.parametrize("fixture", ["add-external-dc/cassdc1", "reaper/cassdc",
+                                     "multi-stargate/cassdc", "stargate/cassdc"])
+def test_upstream_k8ssandra_operator_datacenters(upstream: Path, fixture: str) -> None:
+    # k8ssandra-operator v1.32.5 installs cass-operator v1.30.2 (config/cass-operator).
+    result = find_images([str(upstream / K8SSANDRA_FIXTURES / f"{fixture}.yaml")],
+                         InventoryOptions(params={"cass-operator.operatorVersion": "v1.30.2"}))
+    images, unknown = pulled(result)
+    assert not unknown
+    version = {"add-external-dc/cassdc1": "5.0.4-ubi", "reaper/cassdc": "4.1.8-ubi",
+               "multi-stargate/cassdc": "3.11.14-ubi"}.get(fixture)
+    server = (f"docker.io/k8ssandra/cass-management-api:{version}" if version
+              else "k8ssandra/cass-management-api:3.11.14")  # stargate/cassdc sets serverImage
+    config = ("docker.io/k8ssandra/k8ssandra-client:v0.8.8"
+              if fixture in ("add-external-dc/cassdc1", "reaper/cassdc")
+              else "docker.io/datastax/cass-config-builder:1.0-ubi")
+    assert images == {server, "docker.io/k8ssandra/system-logger:v1.30.2", config}
