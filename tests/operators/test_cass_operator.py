@@ -4,6 +4,7 @@ checks, and the real upstream manifests in ../shared/upstream."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from kpatch.inventory import Inventory, InventoryOptions, find_images
+from kpatch.operators.cass_operator import regenerate
 from kpatch.operators.cass_operator.podtemplate import semver_compare
 from kpatch.operators.cass_operator.releases import release_rows
 from kpatch.operators.cass_operator.rules import (
@@ -287,3 +289,119 @@ def test_upstream_k8ssandra_operator_datacenters(upstream: Path, fixture: str) -
               if fixture in ("add-external-dc/cassdc1", "reaper/cassdc")
               else "docker.io/datastax/cass-config-builder:1.0-ubi")
     assert images == {server, "docker.io/k8ssandra/system-logger:v1.30.2", config}
+
+
+# -- regenerate.py, on a real git repository of hand-written sources ------------------
+
+OLD_TAG_FILES = {
+    "main.go": 'func main() {\n\tif operConfig.ImageConfigFile != "" {\n'
+               '\t\terr = images.ParseImageConfig(operConfig.ImageConfigFile)\n\t}\n}\n',
+    "pkg/images/images.go": (
+        'const (\n\tValidOssVersionRegexp = "(3\\\\.11\\\\.\\\\d+)"\n'
+        '\tDefaultCassandraRepository = "example/server"\n)\n'
+        'func applyDefaultRegistryOverride(image string) string {\n\treturn image\n}\n'
+        'func getCassandraContainerImageOverride(serverType, version string) (bool, string) {\n'
+        '\tif serverType == "cassandra" {\n\t}\n}\n'
+        'func getImageComponents(serverType string) (string, string) {\n'
+        '\tif serverType == "cassandra" {\n\t\tdefaultPrefix = DefaultCassandraRepository\n\t}\n}\n'
+        'func GetSystemLoggerImage() string {\n}\n'),
+    "apis/config/v1beta1/imageconfig_types.go":
+        'type ImageConfig struct {\n\tImageRegistry string `json:"imageRegistry,omitempty"`\n}\n',
+    "apis/cassandra/v1beta1/cassandradatacenter_types.go":
+        '\t// +kubebuilder:validation:Enum=cassandra;dse\n'
+        '\tServerType string `json:"serverType"`\n',
+    "pkg/reconciliation/construct_podtemplatespec.go": "func buildInitContainers() {\n}\n",
+    "go.mod": "require (\n\tk8s.io/api v0.22.2\n)\n",
+    "config/manager/kustomization.yaml":
+        "images:\n- name: controller\n  newName: example/cass-operator\n  newTag: v1.10.0\n",
+    "config/manager/image_config.yaml":
+        "apiVersion: config.k8ssandra.io/v1beta1\nkind: ImageConfig\nmetadata: {name: x}\n"
+        "images:\n  system-logger: example/logger:1\n",
+}
+NEW_TAG_FILES = {
+    "cmd/main.go":
+        "func setupImageRegistry() {\n\timages.NewImageRegistryFromConfigMap(ctx, c)\n}\n",
+    "pkg/images/images_v1beta2.go": "package images\n",
+    "apis/config/v1beta2/imageconfig_types.go": "type Image struct {\n\tDigest string\n}\n",
+    "apis/cassandra/v1beta1/cassandradatacenter_types.go": (
+        '\t// +kubebuilder:validation:Enum=cassandra;dse;hcd\n'
+        '\tServerType string `json:"serverType"`\n'
+        'func (dc *CassandraDatacenter) UseClientImage() bool {\n'
+        '\tif dc.Annotations[UseClientBuilderAnnotation] == "true" {\n\t}\n'
+        '\tif dc.Spec.ServerType == "hcd" {\n\t}\n\treturn compare(v, "v4.1.0")\n}\n'
+        'func (dc *CassandraDatacenter) ReadOnlyFs() bool {\n'
+        '\tif dc.Spec.ServerImage != "" {\n\t}\n}\n'
+        "\tVolumeSource *corev1.VolumeSource `json:\"volumeSource,omitempty\"`\n"),
+    "pkg/reconciliation/construct_podtemplatespec.go":
+        "const ServerBaseConfigContainerName = 1\nvar configContainerIndex = 1\n"
+        'var x = dc.ReadOnlyFs() && dc.Spec.ServerType == "dse" {\n',
+    "go.mod": "require (\n\tk8s.io/api v0.34.4\n)\n",
+    "config/manager/kustomization.yaml":
+        "images:\n- name: controller\n  newName: example/cass-operator\n  newTag: v1.29.0\n",
+    "config/imageconfig/image_config.yaml":
+        "apiVersion: config.k8ssandra.io/v1beta2\nkind: ImageConfig\ntypes: {}\n",
+}
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def commit_tag(repo: Path, files: dict[str, str], tag: str, remove: tuple[str, ...] = ()) -> None:
+    for name in remove:
+        (repo / name).unlink()
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", tag)
+    git(repo, "tag", tag)
+
+
+def test_regenerate_reads_each_tag_with_git(tmp_path: Path) -> None:
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    commit_tag(repo, OLD_TAG_FILES, "v1.10.0")
+    git(repo, "tag", "v1.9.0")  # older than the range: left out
+    commit_tag(repo, NEW_TAG_FILES, "v1.29.0",
+               remove=("main.go", "config/manager/image_config.yaml"))
+    git(repo, "tag", "v1.30.0-rc.1")  # not a release
+    output = tmp_path / "releases.yaml"
+    assert regenerate.main([str(repo), "--output", str(output)]) == 0
+    rows = yaml.safe_load(output.read_text(encoding="utf-8"))["releases"]
+    assert [r["version"] for r in rows] == ["v1.10.0", "v1.29.0"]
+    old, new = rows
+    assert old["operatorImage"] == "example/cass-operator:v1.10.0"
+    assert old["imageConfigDiscovery"] == {"labelledConfigMap": "none",
+                                           "configFile": {"flag": "--config", "default": None}}
+    assert old["v1beta1"]["builtinRepositories"] == {"cassandra": "example/server"}
+    assert old["v1beta1"]["versionPatterns"] == {"cassandra": "(3\\.11\\.\\d+)"}
+    assert old["shippedImageConfig"] == {"v1beta1": {
+        "apiVersion": "config.k8ssandra.io/v1beta1", "kind": "ImageConfig",
+        "images": {"system-logger": "example/logger:1"}}}
+    assert new["imageConfigDiscovery"] == {"labelledConfigMap": "only", "configFile": None}
+    assert new["v1beta1"] is None and new["v1beta2"] == {"digest": True}
+    assert new["pod"] == {"serverTypes": ["cassandra", "dse", "hcd"],
+                          "clientImage": "cassandra-4.1+hcd+annotation",
+                          "baseConfigInit": "reuse-template", "dseReadOnlyBaseConfigInit": True,
+                          "readOnlyFs": "defaults", "additionalVolumeSources": True,
+                          "imageVolumes": True}
+    assert new["source"]["files"]["imageConfigDiscovery"] == "cmd/main.go"
+    assert len(new["source"]["commit"]) == 40
+
+
+def test_regenerate_stops_on_an_unknown_shape(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    broken = dict(OLD_TAG_FILES)
+    broken["apis/config/v1beta1/imageconfig_types.go"] = "type ImageConfig struct {}\n"
+    commit_tag(repo, broken, "v1.11.0")
+    output = tmp_path / "releases.yaml"
+    output.write_text("before\n", encoding="utf-8")
+    assert regenerate.main([str(repo), "--output", str(output)]) == 1
+    assert "v1.11.0: apis/config/v1beta1/imageconfig_types.go: no ImageRegistry json tag" in \
+        capsys.readouterr().err
+    assert output.read_text(encoding="utf-8") == "before\n"  # nothing partial written
