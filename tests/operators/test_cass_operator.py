@@ -405,3 +405,17 @@ def test_regenerate_stops_on_an_unknown_shape(tmp_path: Path,
     assert "v1.11.0: apis/config/v1beta1/imageconfig_types.go: no ImageRegistry json tag" in \
         capsys.readouterr().err
     assert output.read_text(encoding="utf-8") == "before\n"  # nothing partial written
+
+
+def test_fallback_release_from_another_operator(tmp_path: Path) -> None:
+    from kpatch.implicit import RuleContext
+    from kpatch.operators.cass_operator.rules import operator_image_config, release_in_use
+
+    context = RuleContext([], [], [], {})
+    choice = operator_image_config(context, ("v1.30.2", "installed by k8ssandra-operator"))
+    assert choice.level == "default-imageconfig"
+    assert choice.description.startswith("the ImageConfig (v1beta2) cass-operator v1.30.2 ships")
+    assert release_in_use(context).source == "installed by k8ssandra-operator"
+    assert context.warnings == []  # named, not assumed
+    assert server_image(choice.data, "cassandra", "4.1.8", release_in_use(context)) == \
+        "docker.io/k8ssandra/cass-management-api:4.1.8-ubi"

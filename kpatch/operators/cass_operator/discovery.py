@@ -110,14 +110,22 @@ def find_operator(ctx: RuleContext) -> OperatorWorkload | None:
     return found
 
 
-def release_in_use(ctx: RuleContext) -> ReleaseInUse:
+def release_in_use(ctx: RuleContext,
+                   fallback: tuple[str, str] | None = None) -> ReleaseInUse:
     """The release whose rules apply: ``--param cass-operator.operatorVersion``, else
-    the tag of the operator image in the input, else the newest known (said once)."""
+    the tag of the operator image in the input, else ``fallback`` (version, how it
+    is known: another operator that installs this release), else the newest known
+    (said once). One answer per install: the first caller's fallback wins."""
     key = ("cass-operator", "release")
     if key in ctx.memo:
         return ctx.memo[key]  # type: ignore[no-any-return]
     found = ctx.operator_release(PROFILE, OPERATOR_REPOSITORIES, PARAM)
-    if found is None:
+    if found is None and fallback is not None:
+        release = release_for(fallback[0], fallback[1])
+        gap = describe_gap(release)
+        if gap is not None:
+            ctx.warn(gap)
+    elif found is None:
         release = newest()
         ctx.warn(f"cass-operator release unknown (no {OPERATOR_REPOSITORIES[0]} image in the "
                  f"input): assuming {release.version}, the newest kpatch knows; pass "
@@ -346,13 +354,14 @@ def _shipped(release: ReleaseInUse, why: str) -> ImageConfigChoice:
         f"(assumed: {why})", "default-imageconfig", release=release)
 
 
-def setup_image_registry(ctx: RuleContext) -> ImageConfigChoice:
+def setup_image_registry(ctx: RuleContext,
+                         fallback: tuple[str, str] | None = None) -> ImageConfigChoice:
     """setupImageRegistry, cmd/main.go:366@v1.27.0 (the image config part of main()
     before): the ImageConfig this install's operator reads. Once per install."""
     key = ("cass-operator", "image-config")
     if key in ctx.memo:
         return ctx.memo[key]  # type: ignore[no-any-return]
-    release = release_in_use(ctx)
+    release = release_in_use(ctx, fallback)
     try:
         choice = _setup_image_registry(ctx, release)
     except CassOperatorError as exc:

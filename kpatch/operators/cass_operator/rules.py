@@ -158,11 +158,17 @@ def named_image(config: Mapping[str, Any] | None, image_type: str,
     return ImageRegistry(_shipped_or(config, in_use), in_use).get_named_image(image_type)
 
 
-def operator_image_config(ctx: RuleContext) -> ImageConfigChoice:
+def operator_image_config(ctx: RuleContext,
+                          fallback: tuple[str, str] | None = None) -> ImageConfigChoice:
     """The ImageConfig this install's cass-operator reads (setupImageRegistry):
     from the input when it is there where the release looks, else the one the
-    release ships (level "default-imageconfig"), else ``error`` says why not."""
-    return setup_image_registry(ctx)
+    release ships (level "default-imageconfig"), else ``error`` says why not.
+
+    ``fallback``: (release, how it is known) when the input has neither the
+    cass-operator image nor the parameter, e.g. ("v1.30.2", "installed by
+    k8ssandra-operator v1.32.5"); without it kpatch assumes the newest release
+    and warns once."""
+    return setup_image_registry(ctx, fallback)
 
 
 # Names the k8ssandra-operator rules used before these functions existed.
