@@ -175,16 +175,19 @@ class RuleContext:
 
 def _deepest_line(doc: Document, tokens: tuple[str | int, ...]) -> int | None:
     """Line of the deepest part of ``tokens`` that exists in the document: the
-    setting closest to where the implicit image would be written."""
+    setting closest to where the implicit image would be written. (One line
+    look-up, for the deepest part only: each costs a scan of the source.)"""
     node: Any = doc.data
-    line = doc.line
+    parent: Any = None
+    last: str | int | None = None
     for token in tokens:
         value = child(node, token)
         if value is MISSING:
             break
-        line = doc.line_of(node, token) or line
-        node = value
-    return line
+        parent, last, node = node, token, value
+    if parent is None:
+        return doc.line
+    return doc.line_of(parent, last) or doc.line
 
 
 Rule = Callable[[RuleContext, "ImplicitRule", "Document", ResourceId], None]

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpatch.errors import KpatchError
-from kpatch.implicit import RuleContext
+from kpatch.implicit import Rule, RuleContext
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.operators import RULES
-from kpatch.profile import Profile, load_profiles
+from kpatch.profile import ImplicitRule, Profile, load_profiles
 from kpatch.render import is_kustomization_dir, render_tree
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
@@ -42,6 +42,8 @@ class Inventory:
     profiles: list[Profile]
     renderer: str | None = None
     renderer_note: str | None = None  # why --renderer auto did not render in process
+    # The --param values the implicit rules ran with (a re-inventory needs them).
+    params: dict[str, str] = field(default_factory=dict)
     # What the user should know (an assumed release, a parameter that contradicts
     # the input), in order, each once.
     warnings: list[str] = field(default_factory=list)
@@ -167,14 +169,20 @@ def build_inventory(
     context = RuleContext(resources, uses, embedded, {p.name: p for p in profiles}, params)
     implicit_by_resource: dict[int, list[ImageUse]] = {}
     rules = [(rule, RULES[rule.rule]) for profile in profiles for rule in profile.implicit]
+    rules_by_kind: dict[tuple[str, str], list[tuple[ImplicitRule, Rule]]] = {}
     for index, (doc, rid) in enumerate(resources):
-        for rule, function in rules:
-            if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds):
-                before = len(context.created_order)
-                function(context, rule, doc, rid)
-                new = context.created_order[before:]
-                if new:
-                    implicit_by_resource.setdefault(index, []).extend(new)
+        kind = (rid.api_version, rid.kind)
+        matching = rules_by_kind.get(kind)
+        if matching is None:
+            matching = rules_by_kind[kind] = [
+                (rule, function) for rule, function in rules
+                if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds)]
+        for rule, function in matching:
+            before = len(context.created_order)
+            function(context, rule, doc, rid)
+            new = context.created_order[before:]
+            if new:
+                implicit_by_resource.setdefault(index, []).extend(new)
     # Implicit uses follow the written ones of the resource that causes them.
     ordered: list[ImageUse] = []
     by_resource: dict[ResourceId, list[ImageUse]] = {}
@@ -190,7 +198,7 @@ def build_inventory(
             emitted.add(rid)
         ordered.extend(implicit_by_resource.get(index, []))
     return Inventory(ordered, resources, embedded, list(profiles), renderer,
-                     warnings=context.warnings)
+                     params=dict(params), warnings=context.warnings)
 
 
 def find_images(paths: Sequence[str], options: InventoryOptions | None = None,

@@ -444,27 +444,34 @@ class Planner:
     # -- the check -----------------------------------------------------------------------
 
     def _verify(self, plan: RelocationPlan) -> None:
-        """Apply the plan in process and inventory the result: every image must
-        have moved under the target, with its tag and digest unchanged."""
+        """Apply the plan in process and inventory the result: every image must be
+        exactly where the rules send it (not merely somewhere in the target
+        registry), with its tag and digest unchanged."""
         patched = apply_plan(self.inventory, plan)
-        after = build_inventory(patched, self.inventory.profiles, {}, None)
+        after = build_inventory(patched, self.inventory.profiles, self.inventory.params, None)
         before = {(u.resource, u.path): u for u in self.inventory.uses}
         listed = {(u.resource, u.path) for u in plan.unrelocated}
         for use in after.uses:
             if use.reference is None or (use.resource, use.path) in listed:
                 continue
             original = before.get((use.resource, use.path))
-            if not self.rules.is_relocated(use.reference):
+            if original is not None and original.reference is not None:
+                wanted = self.rules.relocate(original.reference)
+                if use.reference.name != wanted.name:
+                    plan.unrelocated.append(Unrelocated(
+                        use.resource, use.path, use.image,
+                        f"kpatch could not express this relocation in the resource (planned "
+                        f"{wanted}, after patching it reads {use.image})"))
+                elif (original.reference.tag, original.reference.digest) != (
+                        use.reference.tag, use.reference.digest):
+                    raise KpatchError(
+                        f"internal check failed: {use.resource} {use.path} changed tag or "
+                        f"digest ({original.image} -> {use.image})")
+            elif not self.rules.is_relocated(use.reference):
                 plan.unrelocated.append(Unrelocated(
                     use.resource, use.path, use.image,
                     "kpatch could not express this relocation in the resource "
                     f"(after patching it still reads {use.image})"))
-            elif original is not None and original.reference is not None and (
-                    original.reference.tag, original.reference.digest) != (
-                    use.reference.tag, use.reference.digest):
-                raise KpatchError(
-                    f"internal check failed: {use.resource} {use.path} changed tag or digest "
-                    f"({original.image} -> {use.image})")
 
 
 def _matches(spec: FieldSpec, tokens: Tokens) -> bool:

@@ -9,6 +9,8 @@ from kpatch.inventory import build_inventory
 from kpatch.profile import load_profiles
 from kpatch.yamlio import load_stream
 
+from .conftest import FIXTURES
+
 PROFILES = load_profiles()
 
 
@@ -56,8 +58,11 @@ spec:
     spec:
       containers: [{name: a, image: "a:1"}]
 """,
-        [],
-        id="kind-matches-only-in-its-group",
+        # The core profile does not claim a Deployment of another group; its pod
+        # spec is still found, by the generic walk (profile "generic", tested in
+        # tests/test_generic_pod_specs.py).
+        [("a:1", "/spec/template/spec/containers/0/image", "string")],
+        id="kind-matches-only-in-its-group-generic-walk-still-finds-pods",
     ),
     pytest.param(
         """
@@ -213,3 +218,26 @@ def test_wrong_shapes_are_errors_with_a_pointer(text: str, message: str) -> None
     assert message in str(caught.value)
     assert caught.value.location.pointer
     assert caught.value.location.line is not None
+
+
+def test_the_spec_trie_finds_what_walking_each_spec_alone_finds() -> None:
+    """The locator walks all of a kind's specs at once; the result must be the
+    same hits in the same order as the single-path reference walk."""
+    from kpatch.locate import FieldIndex, walk
+
+    index = FieldIndex(PROFILES)
+    checked = 0
+    for path in sorted(FIXTURES.rglob("*.yaml")):
+        if "bad" in path.parts or "profiles" in path.parts:
+            continue
+        for doc in load_stream(path.read_text(encoding="utf-8"), str(path)):
+            data = doc.data
+            if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+                continue
+            api, kind = str(data.get("apiVersion", "")), data["kind"]
+            one_by_one = [(spec, hit) for spec in index.specs_for(api, kind)
+                          for hit in walk(data, spec.path)]
+            together = index.trie_for(api, kind).walk(data)
+            assert [(s, h[3]) for s, h in together] == [(s, h[3]) for s, h in one_by_one]
+            checked += len(one_by_one)
+    assert checked > 50

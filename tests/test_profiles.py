@@ -26,8 +26,12 @@ def test_a_user_profile_adds_an_operator_without_code() -> None:
         ("quay.io/widgets/node:2.0.0", "/spec/nodes/0/image", "widget-operator", "Always"),
         ("busybox:1.36.1", "/spec/extraPod/containers/0/image", "widget-operator", None),
     ]
-    # Without the profile file, nothing in a WidgetCluster is known.
-    assert find_images(["fixtures/profiles/widget-cluster.yaml"]).uses == []
+    # Without the profile file, only the pod spec is found (by the generic walk,
+    # which says so); the agent image and the node blocks need the profile.
+    assert [(u.image, u.path, u.profile) for u in
+            find_images(["fixtures/profiles/widget-cluster.yaml"]).uses] == [
+        ("busybox:1.36.1", "/spec/extraPod/containers/0/image", "generic"),
+    ]
 
 
 def test_parse_path() -> None:

@@ -310,3 +310,38 @@ def test_the_structural_check_looks_inside_embedded_documents(tmp_path: Path) ->
     assert tampered != overlay_text
     with pytest.raises(AssertionError, match="inside the embedded document"):
         assert_only_relocation_changes(base_text, tampered)
+
+
+PREFIXED = [
+    ("prefix", ["--registry", "private.io/mirror"]),
+    ("mapping", ["--registry", "registry.corp:5000",
+                 "--map", "docker.io/k8ssandra=registry.corp:5000/cass/k8ssandra",
+                 "--map", "docker.io/datastax=registry.corp:5000/ds"]),
+    ("flatten", ["--registry", "registry.corp:5000/flat", "--flatten"]),
+]
+
+
+@pytest.mark.parametrize("name", BASES)
+@pytest.mark.parametrize(("rule_name", "args"), PREFIXED, ids=[p[0] for p in PREFIXED])
+def test_every_image_lands_exactly_where_the_rules_send_it(
+        name: str, rule_name: str, args: list[str], tmp_path: Path) -> None:
+    """A prefix or a mapping moves derived images too (ImageConfig types, defaults,
+    CR blocks): each rendered image is exactly rules.relocate(source), not merely
+    somewhere under the target host."""
+    registry = args[args.index("--registry") + 1]
+    maps = [args[i + 1] for i, a in enumerate(args) if a == "--map"]
+    rules = RelocationRules.parse(registry, maps, flatten="--flatten" in args)
+    code, _, err = run("relocate", str(FIXTURES / name), "--output", str(tmp_path / "o"),
+                       *args)
+    assert code == 0, err
+    before = inventory_of(kustomize(FIXTURES / name), "base")
+    after = inventory_of(kustomize(tmp_path / "o"), "overlay")
+    sources = {(u.resource, u.path): u.reference for u in before.uses}
+    assert len(after.uses) == len(before.uses)
+    for use in after.uses:
+        source = sources[(use.resource, use.path)]
+        assert source is not None and use.reference is not None, use
+        assert use.reference == rules.relocate(source) or (
+            use.reference.normalized == rules.relocate(source).normalized), (
+            f"{use.resource} {use.path}: {source} -> {use.image}, "
+            f"planned {rules.relocate(source)}")
