@@ -351,7 +351,7 @@ def _shipped(release: ReleaseInUse, why: str) -> ImageConfigChoice:
     return ImageConfigChoice(
         dict(shipped[version]),
         f"the ImageConfig ({version}) cass-operator {release.row['version']} ships "
-        f"(assumed: {why})", "default-imageconfig", release=release)
+        f"(assumed: {why})", "default-imageconfig", release=release, notes=(why,))
 
 
 def setup_image_registry(ctx: RuleContext,
@@ -374,7 +374,8 @@ def setup_image_registry(ctx: RuleContext,
                  f"the ImageConfig in {', '.join(unread)}")
     elif unread:
         ctx.warn(f"cass-operator {release.version} does not read the ImageConfig in "
-                 f"{', '.join(unread)}: {_where_read(release)}")
+                 f"{', '.join(unread)}: {_where_read(release)}"
+                 + "".join(f"; {note}" for note in choice.notes))
     ctx.memo[key] = choice
     return choice
 

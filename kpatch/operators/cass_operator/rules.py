@@ -40,6 +40,7 @@ from kpatch.operators.cass_operator.releases import (
     ReleaseInUse,
     newest,
     release_for,
+    release_rows,
 )
 from kpatch.reference import ImageReference, parse_reference
 
@@ -179,8 +180,14 @@ def derive_server_image(config: Mapping[str, Any], server_type: str, version: st
                         builtin: Mapping[str, str] | None = None,
                         release: ReleaseInUse | str | None = None) -> str:
     """server_image() under its former name; ``builtin`` is not used (the release's
-    own built-ins are in releases.yaml)."""
+    own built-ins are in releases.yaml). Without ``release``: the newest release that
+    reads this ImageConfig's apiVersion (callers should pass the release in use)."""
     del builtin
+    if release is None:
+        part = "v1beta2" if config.get("apiVersion") == V1BETA2 else "v1beta1"
+        row = next((r for r in reversed(release_rows()) if r[part] is not None),
+                   release_rows()[-1])
+        release = ReleaseInUse(row["version"], row, "the newest release reading it", True)
     return server_image(config, server_type, version, release)
 
 
