@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -33,13 +33,47 @@ class CassOperatorError(KpatchError):
     """
 
 
+_ROW_START = re.compile(r"^- version: (\S+)$", re.MULTILINE)
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @lru_cache(maxsize=1)
-def release_rows() -> tuple[dict[str, Any], ...]:
-    """Every row of releases.yaml, oldest first."""
+def _table() -> tuple[str, tuple[tuple[str, int, int], ...]]:
+    """The table's text and, per row, (version, start, end) offsets in it.
+
+    The generated file lists rows at column 0 (``- version: vX``); a run loads
+    only the rows it uses (a few of fifty): loading all costs more than
+    resolving a thousand datacenters."""
     text = (resources.files("kpatch") / "operators" / "cass_operator" / "releases.yaml") \
         .read_text(encoding="utf-8")
-    rows = yaml.safe_load(text)["releases"]
-    return tuple(sorted(rows, key=lambda row: version_key(row["version"]) or (0, 0, 0)))
+    starts = [(m.group(1), m.start()) for m in _ROW_START.finditer(text)]
+    spans = [(version, start, starts[i + 1][1] if i + 1 < len(starts) else len(text))
+             for i, (version, start) in enumerate(starts)]
+    spans.sort(key=lambda span: version_key(span[0]) or (0, 0, 0))
+    return text, tuple(spans)
+
+
+def release_versions() -> tuple[str, ...]:
+    """Every release in the table, oldest first."""
+    return tuple(version for version, _, _ in _table()[1])
+
+
+@cache
+def release_row(version: str) -> dict[str, Any]:
+    """The table's row for exactly ``version`` (KeyError when there is none)."""
+    text, spans = _table()
+    for found, start, end in spans:
+        if found == version:
+            rows = yaml.load(text[start:end], Loader=_LOADER)
+            if not isinstance(rows, list) or len(rows) != 1 or rows[0]["version"] != version:
+                raise KpatchError(f"releases.yaml: the row of {version} does not read back")
+            return rows[0]  # type: ignore[no-any-return]
+    raise KeyError(version)
+
+
+def release_rows() -> tuple[dict[str, Any], ...]:
+    """Every row of releases.yaml, oldest first."""
+    return tuple(release_row(version) for version in release_versions())
 
 
 def version_key(version: str) -> tuple[int, int, int] | None:
@@ -68,19 +102,19 @@ class ReleaseInUse:
 def row_for(version: str) -> tuple[dict[str, Any], bool]:
     """(row, exact): the row for ``version``, else the newest row not newer than it
     (exact False), else the oldest. Unparseable versions get the newest row."""
-    rows = release_rows()
+    versions = release_versions()
     key = version_key(version)
     if key is None:
-        return rows[-1], False
-    best = rows[0]
-    for row in rows:
-        row_key = version_key(row["version"])
-        assert row_key is not None
-        if row_key == key:
-            return row, True
-        if row_key < key:
-            best = row
-    return best, False
+        return release_row(versions[-1]), False
+    best = versions[0]
+    for known in versions:
+        known_key = version_key(known)
+        assert known_key is not None
+        if known_key == key:
+            return release_row(known), True
+        if known_key < key:
+            best = known
+    return release_row(best), False
 
 
 def release_for(version: str, source: str = "given") -> ReleaseInUse:
@@ -90,7 +124,7 @@ def release_for(version: str, source: str = "given") -> ReleaseInUse:
 
 
 def newest() -> ReleaseInUse:
-    row = release_rows()[-1]
+    row = release_row(release_versions()[-1])
     return ReleaseInUse(row["version"], row, "the newest release kpatch knows", True)
 
 
@@ -98,8 +132,8 @@ def describe_gap(release: ReleaseInUse) -> str | None:
     """Why the row is not the release itself, for a warning; None when it is."""
     if release.exact:
         return None
-    newest_known = release_rows()[-1]["version"]
-    oldest_known = release_rows()[0]["version"]
+    newest_known = release_versions()[-1]
+    oldest_known = release_versions()[0]
     key = version_key(release.version)
     if key is None:
         return (f"cass-operator release {release.version!r} ({release.source}) is not a "

@@ -40,7 +40,8 @@ from kpatch.operators.cass_operator.releases import (
     ReleaseInUse,
     newest,
     release_for,
-    release_rows,
+    release_row,
+    release_versions,
 )
 from kpatch.reference import ImageReference, parse_reference
 
@@ -185,8 +186,8 @@ def derive_server_image(config: Mapping[str, Any], server_type: str, version: st
     del builtin
     if release is None:
         part = "v1beta2" if config.get("apiVersion") == V1BETA2 else "v1beta1"
-        row = next((r for r in reversed(release_rows()) if r[part] is not None),
-                   release_rows()[-1])
+        row = next((r for r in map(release_row, reversed(release_versions()))
+                    if r[part] is not None), release_row(release_versions()[-1]))
         release = ReleaseInUse(row["version"], row, "the newest release reading it", True)
     return server_image(config, server_type, version, release)
 
