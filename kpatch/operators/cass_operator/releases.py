@@ -53,6 +53,7 @@ def _table() -> tuple[str, tuple[tuple[str, int, int], ...]]:
     return text, tuple(spans)
 
 
+@lru_cache(maxsize=1)
 def release_versions() -> tuple[str, ...]:
     """Every release in the table, oldest first."""
     return tuple(version for version, _, _ in _table()[1])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
@@ -185,11 +186,16 @@ def derive_server_image(config: Mapping[str, Any], server_type: str, version: st
     reads this ImageConfig's apiVersion (callers should pass the release in use)."""
     del builtin
     if release is None:
-        part = "v1beta2" if config.get("apiVersion") == V1BETA2 else "v1beta1"
-        row = next((r for r in map(release_row, reversed(release_versions()))
-                    if r[part] is not None), release_row(release_versions()[-1]))
-        release = ReleaseInUse(row["version"], row, "the newest release reading it", True)
+        release = _newest_reading("v1beta2" if config.get("apiVersion") == V1BETA2
+                                  else "v1beta1")
     return server_image(config, server_type, version, release)
+
+
+@lru_cache(maxsize=2)
+def _newest_reading(part: str) -> ReleaseInUse:
+    row = next((r for r in map(release_row, reversed(release_versions()))
+                if r[part] is not None), release_row(release_versions()[-1]))
+    return ReleaseInUse(row["version"], row, "the newest release reading it", True)
 
 
 # -- the rule ------------------------------------------------------------------
