@@ -320,3 +320,72 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
     # click strips ANSI codes off a non-terminal unless told the colour is wanted.
     click.echo(text, nl=False, color=fmt == "text" and _use_color(color))
     sys.exit(int(ExitCode.DIFFERENCES) if result.has_differences else int(ExitCode.OK))
+
+
+# --- kpatch values: Helm chart overrides ----------------------------------------------
+
+
+def _values_command(chart_values: tuple[str, ...], registry: str, maps: tuple[str, ...],
+                    flatten: bool, secrets: tuple[str, ...], accounts: tuple[str, ...],
+                    existing: str | None, output: str | None) -> str:
+    """The command recorded in a new overrides file: canonical, so re-runs are identical."""
+    words = ["kpatch values", *chart_values, "--registry", registry]
+    for item in maps:
+        words += ["--map", item]
+    if flatten:
+        words.append("--flatten")
+    for secret in secrets:
+        words += ["--pull-secret", secret]
+    for account in accounts:
+        words += ["--service-account", account]
+    if existing:
+        words += ["--values", existing]
+    if output:
+        words += ["--output", output]
+    return " ".join(words)
+
+
+@main.command("values")
+@click.argument("chart_values", nargs=-1, required=True, metavar="CHART_VALUES...")
+@click.option("--registry", required=True, metavar="HOST[:PORT][/PREFIX]",
+              help="Target registry; each image keeps its path under it.")
+@click.option("--map", "maps", multiple=True, metavar="FROM=TO",
+              help="Prefix mapping, longest FROM wins (repeatable).")
+@click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
+@click.option("--pull-secret", "secrets", multiple=True, metavar="NAME",
+              help="Pull secret name for the chart's pull-secret keys (repeatable).")
+@click.option("--service-account", "accounts", multiple=True, metavar="COMPONENT=NAME",
+              help="ServiceAccount name for a component, e.g. cassandra=cassandra (repeatable).")
+@click.option("--values", "existing", metavar="EXISTING", type=click.Path(dir_okay=False),
+              help="Your values file: edited in place (only image coordinates, pull-secret "
+                   "and ServiceAccount keys change), or read and written to --output.")
+@click.option("--output", "-o", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write here instead of standard output (or instead of EXISTING).")
+@click.option("--force", is_flag=True,
+              help="Overwrite an --output file kpatch did not write, or that was edited since.")
+@handle_errors
+def values(chart_values: tuple[str, ...], registry: str, maps: tuple[str, ...], flatten: bool,
+           secrets: tuple[str, ...], accounts: tuple[str, ...], existing: str | None,
+           output: str | None, force: bool) -> None:
+    """Write Helm values that move every image of a chart to REGISTRY.
+
+    CHART_VALUES is the chart's own values.yaml (with its Chart.yaml beside it,
+    subcharts are found through it), plus subcharts' values as FILE or SUBCHART=FILE.
+    """
+    from kpatch.helm.chart import load_chart
+    from kpatch.helm.overrides import OverridesOptions, parse_service_accounts, write_values
+
+    rules = RelocationRules.parse(registry, maps, flatten=flatten)
+    options = OverridesOptions(rules, pull_secrets=secrets,
+                               service_accounts=parse_service_accounts(accounts))
+    chart = load_chart(chart_values)
+    command = _values_command(chart_values, registry, maps, flatten, secrets, accounts,
+                              existing, output)
+    result = write_values(chart, options, command, existing=existing, output=output,
+                          force=force)
+    if result.written is None:
+        click.echo(result.text, nl=False)
+        return
+    moved = len(result.plan.moves)
+    click.echo(f"{result.written}: {moved} image block(s) relocated to {rules.target}",
+               err=True)

@@ -204,10 +204,22 @@ def build_inventory(
 def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
                 stdin_text: str | None = None) -> Inventory:
     options = options or InventoryOptions()
+    chart_uses: list[ImageUse] = []
+    if any(_beside_chart(p) for p in paths):
+        # A Helm chart's values.yaml (Chart.yaml beside it): its images come from the
+        # chart profile in kpatch.helm, imported only when needed.
+        from kpatch.helm.inventory import chart_values_uses
+
+        paths, chart_uses = chart_values_uses(paths)
     profiles = load_install_profiles(options.profiles, options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in options.params.items()], profiles)
     loaded = load_inputs(paths, options.limits, options.renderer, stdin_text)
     inventory = build_inventory(loaded.documents, profiles, params, options.limits,
                                 loaded.renderer)
     inventory.renderer_note = loaded.renderer_note
+    inventory.uses[:0] = chart_uses
     return inventory
+
+
+def _beside_chart(path: str) -> bool:
+    return path != "-" and (Path(path).parent / "Chart.yaml").is_file() and Path(path).is_file()
