@@ -37,6 +37,20 @@ class ImageConfigInUse:
     embedded: EmbeddedDocument | None = None
 
 
+def cass_operator_release(release: Release) -> tuple[str, str]:
+    """The cass-operator release this k8ssandra-operator release installs (the ref of
+    its config/cass-operator remote base), and how kpatch knows it."""
+    ref = str((release.row.get("cassOperator") or {}).get("ref") or "")
+    return ref, (f"installed by k8ssandra-operator {release.version} "
+                 f"({release.cite('cassOperator')})")
+
+
+def cass_choice(ctx: RuleContext, release: Release) -> cass_rules.ImageConfigChoice:
+    """The ImageConfig cass-operator reads in this install (cass-operator's own
+    discovery), with the release k8ssandra-operator installs as the fallback."""
+    return cass_rules.operator_image_config(ctx, fallback=cass_operator_release(release))
+
+
 def image_config_in_use(ctx: RuleContext, release: Release) -> ImageConfigInUse | None:
     """The labelled v1beta2 ImageConfig of the input, else the one the release
     ships (config/cass-operator/imageconfig, v1.27.0 on); None before v1.27.0,
@@ -46,10 +60,9 @@ def image_config_in_use(ctx: RuleContext, release: Release) -> ImageConfigInUse 
     key = ("k8ssandra-operator", "image-config")
     if key in ctx.memo:
         return ctx.memo[key]  # type: ignore[no-any-return]
-    choice = cass_rules.choose_image_config(ctx)
+    choice = cass_choice(ctx, release)
     found: ImageConfigInUse
-    if choice.level == "imageconfig" and str(choice.data.get("apiVersion", "")).endswith(
-            "/v1beta2"):
+    if choice.level == "imageconfig" and choice.api_version.endswith("/v1beta2"):
         found = ImageConfigInUse(choice.data, "imageconfig", choice.description, choice.embedded)
     else:
         shipped = release.row["imageConfig"]
@@ -126,26 +139,28 @@ def image_string(image: Image) -> str | None:
 def server_image(ctx: RuleContext, release: Release, server_type: str,
                  version: str) -> tuple[str | None, str, str]:
     """The server image cass-operator derives for a datacenter k8ssandra-operator
-    writes without serverImage: (image or None, reason, level)."""
+    writes without serverImage: (image or None, reason, level). From v1.27.0 the
+    ImageConfig k8ssandra-operator's install ships (or the input's); before, the one
+    cass-operator reads (the input's, else the one the installed release ships)."""
+    cass_release, _ = cass_operator_release(release)
     config = image_config_in_use(ctx, release)
+    data: dict[str, Any] | None
     if config is not None:
         data, description, level = config.data, config.description, config.level
     else:
-        choice = cass_rules.choose_image_config(ctx)
-        data, description, level = choice.data, choice.description, choice.level
-    types = data.get("types")
-    if str(data.get("apiVersion", "")).endswith("/v1beta2") and isinstance(types, dict) \
-            and server_type not in types:
-        return (None, f"{description} has no types.{server_type}: cass-operator refuses the "
-                f"datacenter (unknown server type, pkg/images/images_v1beta2.go:113@v1.30.3); "
-                "set serverImage or add the type", "unknown")
-    builtin = dict(ctx.data(cass_rules.PROFILE).get("builtinRepositories") or {})
+        choice = cass_choice(ctx, release)
+        if choice.level == "imageconfig":
+            data, description, level = choice.data, choice.description, "imageconfig"
+        else:
+            data, level = None, "release"
+            description = f"the ImageConfig cass-operator {cass_release} ships"
     try:
-        image = cass_rules.derive_server_image(data, server_type, version, builtin)
+        image = cass_rules.server_image(data, server_type, version, cass_release)
     except KpatchError as exc:
-        return None, f"server image unknown: {exc.message}", "unknown"
-    return (image, f"derived by cass-operator from serverType {server_type}, serverVersion "
-            f"{version} and {description}", level)
+        return (None, f"server image unknown: {exc.message} ({description}); set serverImage",
+                "unknown")
+    return (image, f"derived by cass-operator {cass_release} from serverType {server_type}, "
+            f"serverVersion {version} and {description}", level)
 
 
 def system_logger_image(ctx: RuleContext, release: Release) -> tuple[str | None, str, str]:
@@ -158,19 +173,19 @@ def system_logger_image(ctx: RuleContext, release: Release) -> tuple[str | None,
         if image is None:
             return None, f"{config.description} has no images.system-logger", "unknown"
         return image, f"system-logger of {config.description}", config.level
-    choice = cass_rules.choose_image_config(ctx)
-    if choice.level == "imageconfig":
-        images = choice.data.get("images") if isinstance(choice.data.get("images"), dict) else {}
-        assert isinstance(images, dict)
-        written = images.get("system-logger")
-        if isinstance(written, str) and written:
-            registry = _text(choice.data.get("imageRegistry"))
-            return (f"{registry}/{written}" if registry else written,
-                    f"system-logger of {choice.description}", "imageconfig")
-    cass_ref = (release.row.get("cassOperator") or {}).get("ref", "?")
-    return (None, f"system-logger image of cass-operator {cass_ref} (installed by "
-            f"k8ssandra-operator {release.version}) is not in the input: add cass-operator's "
-            "ImageConfig to the input, or set telemetry.vector.image", "unknown")
+    cass_release, _ = cass_operator_release(release)
+    choice = cass_choice(ctx, release)
+    data = choice.data if choice.level == "imageconfig" else None
+    description = choice.description if data is not None else (
+        f"the ImageConfig cass-operator {cass_release} ships")
+    try:
+        named = cass_rules.named_image(data, "system-logger", cass_release)
+    except KpatchError as exc:
+        return None, f"system-logger unknown: {exc.message} ({description})", "unknown"
+    if not named:
+        return None, f"{description} has no images.system-logger", "unknown"
+    return (named, f"system-logger of {description}",
+            "imageconfig" if data is not None else "release")
 
 
 def named_image(ctx: RuleContext, release: Release, name: str) -> tuple[Image | None, str, str]:
