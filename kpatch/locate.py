@@ -508,8 +508,11 @@ def compose_block_parts(
         override = spec.overrides.get(part)
         if override is not None:
             value = lookup(root, override)
-            if isinstance(value, str) and value:
-                parts[part] = value
+            # A present override wins even when empty (cass-operator v1beta2 reads a
+            # pointer: `repository: ""` drops the repository).
+            if isinstance(value, str):
+                if value:
+                    parts[part] = value
                 filled[part] = "/" + "/".join(override)
                 continue
         key = layout.parts.get(part)

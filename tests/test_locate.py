@@ -143,11 +143,28 @@ spec:
   serverType: hcd
   serverVersion: 1.0.0
 """,
-        [("docker.io/datastax/hcd:1.0.0-ubi", "/spec/serverImage", "implicit")],
+        # No operator and no ImageConfig: the newest release and the ImageConfig it
+        # ships, which has no types.hcd: the operator fails, no HCD image is invented.
+        [(None, "/spec/serverImage", "implicit"),
+         ("docker.io/k8ssandra/system-logger:v1.32.0", "/spec/systemLoggerImage", "implicit"),
+         ("docker.io/k8ssandra/k8ssandra-client:v0.8.12",
+          "/spec/podTemplateSpec/spec/initContainers", "implicit")],
         id="cassdc-without-imageconfig-uses-shipped-default",
     ),
     pytest.param(
         """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: op}
+spec:
+  template:
+    spec:
+      containers:
+        - name: manager
+          image: k8ssandra/cass-operator:v1.26.0
+          volumeMounts: [{name: cfg, mountPath: /configs}]
+      volumes: [{name: cfg, configMap: {name: cfg}}]
+---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: cfg}
@@ -165,8 +182,14 @@ kind: CassandraDatacenter
 metadata: {name: dc}
 spec: {serverType: dse, serverVersion: 6.8.50}
 """,
-        [("registry.corp:5000/internal/dse-mgmtapi-6_8:6.8.50-ubi8", "/spec/serverImage",
-          "implicit")],
+        # v1.26.0 reads /configs/image_config.yaml (its default); the registry and
+        # namespace apply to the named images too, which this config leaves empty.
+        [("k8ssandra/cass-operator:v1.26.0", "/spec/template/spec/containers/0/image",
+          "string"),
+         ("registry.corp:5000/internal/dse-mgmtapi-6_8:6.8.50-ubi8", "/spec/serverImage",
+          "implicit"),
+         (None, "/spec/systemLoggerImage", "implicit"),
+         (None, "/spec/configBuilderImage", "implicit")],
         id="v1beta1-registry-and-namespace-overrides",
     ),
 ]

@@ -5,4 +5,4 @@ from __future__ import annotations
 from kpatch.implicit import Rule
 from kpatch.operators.cass_operator import rules
 
-RULES: dict[str, Rule] = {"cass-operator-server-image": rules.server_image_rule}
+RULES: dict[str, Rule] = {"cass-operator-datacenter-images": rules.datacenter_images_rule}
