@@ -179,7 +179,7 @@ def main() -> None:
         base.mkdir(exist_ok=True)
         (base / "resources.yaml").write_text(text, encoding="utf-8")
         repeats = args.repeats if size <= 5000 else max(1, args.repeats - 1)
-        parse, images = interleaved(repeats, lambda: bare_parse(text),
+        parse, images = interleaved(repeats, lambda: bare_parse(text),  # noqa: B023
                                     lambda: kpatch_images_json(stream))  # noqa: B023
         results.append(ratio_result(
             f"kpatch images --format json, operator corpus, {size} documents",
