@@ -215,6 +215,8 @@ def datacenter_images_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document,
         if problem or choice.error else ImageRegistry(choice.data, release)
     images = pod_images(spec, annotations if isinstance(annotations, dict) else {},
                         release.row["pod"], registry)
+    if not release.row["pod"]["imageVolumes"]:
+        _image_volumes_pruned(ctx, rid, spec, release)
     seen: set[tuple[str, tuple[str | int, ...]]] = set()
     for pod_image in images:
         key = (pod_image.image or "", pod_image.tokens)
@@ -222,6 +224,22 @@ def datacenter_images_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document,
             continue  # the base-config init container pulls the server image again
         seen.add(key)
         _record(ctx, rule, doc, rid, pod_image, choice, release)
+
+
+def _image_volumes_pruned(ctx: RuleContext, rid: ResourceId, spec: Mapping[str, Any],
+                          release: ReleaseInUse) -> None:
+    """Before v1.24.0 the CRD's volumeSource has no ``image`` (k8s.io/api < v0.31):
+    the API server prunes it, so an image volume there is never pulled."""
+    volumes = (spec.get("storageConfig") or {}).get("additionalVolumes") \
+        if isinstance(spec.get("storageConfig"), dict) else None
+    for index in range(len(volumes) if isinstance(volumes, list) else 0):
+        tokens = ("spec", "storageConfig", "additionalVolumes", index, "volumeSource",
+                  "image", "reference")
+        written = ctx.written(rid, tokens)
+        if written is not None:
+            written.pulled = False
+            written.note = (f"cass-operator {release.version}'s CRD has no image volumes "
+                            "(from v1.24.0): the API server drops this field")
 
 
 def _spec_problem(spec: Mapping[str, Any], release: ReleaseInUse) -> str | None:
