@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/operators.py
 	$(PY) bench/helm.py
+	$(PY) bench/mirror.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

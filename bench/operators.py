@@ -162,6 +162,22 @@ def generate(documents: int) -> str:
     return "---\n".join(parts)
 
 
+def measure(text: str, stream: Path, base: Path, workdir: Path, repeats: int,
+            results: list[dict[str, object]], size: int) -> tuple[float, float]:
+    """Time images and relocate on one corpus; append both ratios to ``results``."""
+    parse, images = interleaved(repeats, lambda: bare_parse(text),
+                                lambda: kpatch_images_json(stream))
+    results.append(ratio_result(
+        f"kpatch images --format json, operator corpus, {size} documents",
+        "yaml.load_all(CSafeLoader) of the same stream", parse, images, "<= 1.5"))
+    parse, relocate = interleaved(repeats, lambda: bare_parse(text),
+                                  lambda: relocate_plan(base, workdir / "operators-overlay"))
+    results.append(ratio_result(
+        f"kpatch relocate (plan, check, overlay files), operator corpus, {size} documents",
+        "yaml.load_all(CSafeLoader) of the same base", parse, relocate, "<= 4"))
+    return images, relocate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,5000,20000")
@@ -179,17 +195,7 @@ def main() -> None:
         base.mkdir(exist_ok=True)
         (base / "resources.yaml").write_text(text, encoding="utf-8")
         repeats = args.repeats if size <= 5000 else max(1, args.repeats - 1)
-        parse, images = interleaved(repeats, lambda: bare_parse(text),  # noqa: B023
-                                    lambda: kpatch_images_json(stream))  # noqa: B023
-        results.append(ratio_result(
-            f"kpatch images --format json, operator corpus, {size} documents",
-            "yaml.load_all(CSafeLoader) of the same stream", parse, images, "<= 1.5"))
-        parse, relocate = interleaved(
-            repeats, lambda: bare_parse(text),  # noqa: B023
-            lambda: relocate_plan(base, workdir / "operators-overlay"))  # noqa: B023
-        results.append(ratio_result(
-            f"kpatch relocate (plan, check, overlay files), operator corpus, {size} documents",
-            "yaml.load_all(CSafeLoader) of the same base", parse, relocate, "<= 4"))
+        images, relocate = measure(text, stream, base, workdir, repeats, results, size)
         per_document["images"].append(images / size)
         per_document["relocate"].append(relocate / size)
     for name, values in per_document.items():

@@ -16,8 +16,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from kpatch.relocate import RelocateOptions, RelocationPlan, ResourcePatch
 
 if TYPE_CHECKING:
     from kpatch.inventory import InventoryOptions
+    from kpatch.reference import ImageReference
 
 KUSTOMIZATION = "kustomization.yaml"
 _HEADER_RE = re.compile(
@@ -283,7 +284,12 @@ def relocate_to_overlay(
     force: bool = False,
     allow_unrelocated: bool = False,
     write_base_kustomization: bool = False,
+    pin_digests: Callable[[list[ImageReference]], Mapping[str, str]] | None = None,
 ) -> RelocateResult:
+    """Plan the relocation of ``base`` and write it as an overlay at ``output``.
+
+    ``pin_digests`` (``--pin-digests``) maps the references that move to the
+    digests they resolve to at the source; the overlay writes ``tag@digest``."""
     from kpatch.errors import ExitCode
     from kpatch.inventory import (
         build_inventory,
@@ -322,6 +328,10 @@ def relocate_to_overlay(
     renderer = loaded.renderer
     inventory = build_inventory(loaded.documents, profiles, params, inventory_options.limits,
                                 renderer)
+    if pin_digests is not None:
+        moving = [u.reference for u in inventory.uses
+                  if u.reference is not None and not options.rules.is_relocated(u.reference)]
+        options = replace(options, pins=pin_digests(moving))
     plan = plan_relocation(inventory, options)
     reference = os.path.relpath(base_abs, output_abs)
     overlay = render_overlay(plan, reference, command)

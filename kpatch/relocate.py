@@ -10,8 +10,8 @@ so a miss is never silent.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonpatch
@@ -39,6 +39,8 @@ class RelocateOptions:
     pull_secrets: tuple[str, ...] = ()
     pull_policy: str | None = None
     service_accounts: bool = False
+    # --pin-digests: normalized source reference -> digest resolved at the source.
+    pins: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -220,8 +222,23 @@ class Planner:
 
     def _target(self, use: ImageUse) -> ImageReference | None:
         assert use.reference is not None
-        new = self.rules.relocate(use.reference)
+        new = self._pinned(use, self.rules.relocate(use.reference))
         return None if new == use.reference else new
+
+    def _pinned(self, use: ImageUse, new: ImageReference) -> ImageReference:
+        """``new`` as ``tag@digest`` with --pin-digests, where one string holds the
+        reference; a block spreads it over fields, so it stays pinned by tag."""
+        assert use.reference is not None
+        digest = self.options.pins.get(use.reference.normalized)
+        if digest is None or new.digest is not None:
+            return new
+        spec = use.spec if use.spec is not None else self._spec_at(use.resource, use.tokens)
+        if use.shape == "block" or use.embedded_shape == "block" or (
+                use.implicit and spec is not None and spec.shape == "block"):
+            self.warnings.append(f"{use.resource} {use.path}: not pinned to {digest}: the "
+                                 "image is spelled across block fields")
+            return new
+        return replace(new, digest=digest)
 
     def _string(self, use: ImageUse) -> None:
         work = self.work[use.resource]
@@ -285,9 +302,13 @@ class Planner:
     def _implicit(self, use: ImageUse) -> None:
         assert use.reference is not None
         if any(e.get("level") == "imageconfig" for e in use.effective_for):
-            return  # derived from an ImageConfig in the input: the config is edited
+            # Derived from an ImageConfig in the input: the config is edited.
+            if use.reference.normalized in self.options.pins:
+                self.warnings.append(f"{use.resource} {use.path}: not pinned: the operator "
+                                     "derives this image from ImageConfig settings")
+            return
         work = self.work[use.resource]
-        new = self.rules.relocate(use.reference)
+        new = self._pinned(use, self.rules.relocate(use.reference))
         if new == use.reference:
             return
         spec = self._spec_at(use.resource, use.tokens)
@@ -462,8 +483,10 @@ class Planner:
                         use.resource, use.path, use.image,
                         f"kpatch could not express this relocation in the resource (planned "
                         f"{wanted}, after patching it reads {use.image})"))
-                elif (original.reference.tag, original.reference.digest) != (
-                        use.reference.tag, use.reference.digest):
+                elif original.reference.tag != use.reference.tag or use.reference.digest not in (
+                        original.reference.digest,
+                        self.options.pins.get(original.reference.normalized)):
+                    # A tag pinned to its digest (--pin-digests) gains exactly that digest.
                     raise KpatchError(
                         f"internal check failed: {use.resource} {use.path} changed tag or "
                         f"digest ({original.image} -> {use.image})")
