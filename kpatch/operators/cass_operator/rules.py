@@ -251,7 +251,11 @@ def _spec_problem(spec: Mapping[str, Any], release: ReleaseInUse) -> str | None:
     if server_type not in allowed:
         return (f"serverType {server_type!r} is not one of {', '.join(allowed)} that "
                 f"cass-operator {release.row['version']}'s CRD accepts")
-    if not isinstance(spec.get("serverVersion"), str) or not spec.get("serverVersion"):
+    version = spec.get("serverVersion")
+    if version is not None and not isinstance(version, str):
+        return (f"serverVersion {version!r} is not a string (quote it): the API server "
+                "rejects it")
+    if not version:
         return "the CassandraDatacenter sets no serverVersion (required)"
     return None
 
