@@ -193,21 +193,24 @@ def test_unrelocatable_images_stop_the_write_unless_allowed(tmp_path: Path) -> N
     check_overlay(base, output)
 
 
-def test_vector_without_image_names_the_option(upstream: Path, tmp_path: Path) -> None:
+def test_vector_without_image_relocates_the_system_logger(upstream: Path, tmp_path: Path) -> None:
+    """Reaper's Vector sidecar defaults to the ImageConfig's system-logger (v1.30+):
+    relocation writes it into telemetry.vector.image, and says once which release
+    it assumed."""
     base = upstream / "k8ssandra-operator-v1.32.5/test/testdata/fixtures/single-dc-reaper"
     plain = tmp_path / "base"
     shutil.copytree(base, plain)
     (plain / "kustomization.yaml").write_text("resources: [k8ssandra.yaml]\n", encoding="utf-8")
     code, _, err = relocate(plain, tmp_path / "overlay")
-    assert code == 3 and "--param k8ssandra-operator.vectorImage" in err
-    code, _, err = relocate(plain, tmp_path / "overlay", "--allow-unrelocated")
-    assert code == 0
-    assert "not relocated: K8ssandraCluster test /spec/reaper/telemetry/vector/image" in err
+    assert code == 0, err
+    assert err.count("assuming the newest release kpatch knows, v1.32.5") == 1
+    assert "--param k8ssandra-operator.operatorVersion" in err
     rendered = inventory_of(kustomize(tmp_path / "overlay"), "overlay")
     assert {u.image for u in rendered.uses if u.reference} == {
         "registry.corp:5000/library/busybox:latest",
         "registry.corp:5000/k8ssandra/cass-management-api:4.1.8-ubi",
-        "registry.corp:5000/thelastpickle/cassandra-reaper:4.2.4",
+        "registry.corp:5000/thelastpickle/cassandra-reaper:5.0.0",
+        "registry.corp:5000/k8ssandra/system-logger:v1.30.2",
     }
 
 
