@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
@@ -41,8 +40,6 @@ from kpatch.operators.cass_operator.releases import (
     ReleaseInUse,
     newest,
     release_for,
-    release_row,
-    release_versions,
 )
 from kpatch.reference import ImageReference, parse_reference
 
@@ -55,9 +52,7 @@ __all__ = [
     "CassOperatorError",
     "ImageConfigChoice",
     "ReleaseInUse",
-    "choose_image_config",
     "datacenter_images_rule",
-    "derive_server_image",
     "named_image",
     "operator_image_config",
     "release_in_use",
@@ -172,30 +167,6 @@ def operator_image_config(ctx: RuleContext,
     k8ssandra-operator v1.32.5"); without it kpatch assumes the newest release
     and warns once."""
     return setup_image_registry(ctx, fallback)
-
-
-# Names the k8ssandra-operator rules used before these functions existed.
-choose_image_config = operator_image_config
-
-
-def derive_server_image(config: Mapping[str, Any], server_type: str, version: str,
-                        builtin: Mapping[str, str] | None = None,
-                        release: ReleaseInUse | str | None = None) -> str:
-    """server_image() under its former name; ``builtin`` is not used (the release's
-    own built-ins are in releases.yaml). Without ``release``: the newest release that
-    reads this ImageConfig's apiVersion (callers should pass the release in use)."""
-    del builtin
-    if release is None:
-        release = _newest_reading("v1beta2" if config.get("apiVersion") == V1BETA2
-                                  else "v1beta1")
-    return server_image(config, server_type, version, release)
-
-
-@lru_cache(maxsize=2)
-def _newest_reading(part: str) -> ReleaseInUse:
-    row = next((r for r in map(release_row, reversed(release_versions()))
-                if r[part] is not None), release_row(release_versions()[-1]))
-    return ReleaseInUse(row["version"], row, "the newest release reading it", True)
 
 
 # -- the rule ------------------------------------------------------------------
