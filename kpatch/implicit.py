@@ -97,7 +97,9 @@ class RuleContext:
         return self._by_resource.get(resource, [])
 
     def mark_effective(self, use: ImageUse, **entry: Any) -> None:
-        if entry not in use.effective_for:
+        key = tuple(sorted(entry.items()))
+        if key not in use.effective_keys:
+            use.effective_keys.add(key)
             use.effective_for.append(entry)
 
     def operator_release(
