@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import jsonpatch
-
 from kpatch.editors.imageconfig import imageconfig_edits
 from kpatch.errors import KpatchError
 from kpatch.inventory import Inventory, build_inventory
+from kpatch.kustomize.json6902 import PatchError, apply_operations
 from kpatch.locate import FieldIndex, compose_block_parts
 from kpatch.model import MISSING, ImageUse, ResourceId, child, lookup, pointer
 from kpatch.profile import BlockLayout, FieldSpec, PullSettings
@@ -557,9 +556,10 @@ def apply_plan(inventory: Inventory, plan: RelocationPlan) -> list[Document]:
         ops = ops_by_resource.get(rid)
         if ops:
             try:
-                # apply_patch copies the document first; the base stays as it was.
-                data = jsonpatch.apply_patch(doc.data, ops)
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+                # Copy-on-write: the base stays as it was, and what the plan left
+                # alone is shared, not copied (the check reads, never writes).
+                data = apply_operations(doc.data, ops)
+            except PatchError as exc:
                 raise KpatchError(f"internal check failed: the plan does not apply: {exc}",
                                   resource=str(rid)) from None
         out.append(Document(data, SourceText("", doc.file), doc.index, doc.line, {}))
