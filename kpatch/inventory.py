@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kpatch.errors import KpatchError
 from kpatch.implicit import RULES, RuleContext
+from kpatch.listkinds import expand_lists
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.profile import Profile, load_profiles
@@ -99,7 +100,7 @@ def load_inputs(
     for raw in paths:
         if raw == "-":
             text = stdin_text if stdin_text is not None else sys.stdin.read()
-            documents.extend(load_stream(text, "<stdin>", limits))
+            documents.extend(expand_lists(load_stream(text, "<stdin>", limits)))
             continue
         path = Path(raw)
         if not path.exists():
@@ -110,15 +111,17 @@ def load_inputs(
             if rendered.fallback_reason:
                 note = (f"{raw}: the built-in renderer does not support "
                         f"{rendered.fallback_reason}; rendered with {used}")
-            documents.extend(load_stream(rendered.as_text(), f"{raw} (rendered)", limits))
+            documents.extend(expand_lists(
+                load_stream(rendered.as_text(), f"{raw} (rendered)", limits)))
         elif path.is_dir():
             files = manifest_files(path)
             if not files:
                 raise KpatchError("directory holds no .yaml, .yml or .json files", file=raw)
             for file in files:
-                documents.extend(load_stream(_read_text(file, limits), str(file), limits))
+                documents.extend(expand_lists(
+                    load_stream(_read_text(file, limits), str(file), limits)))
         else:
-            documents.extend(load_stream(_read_text(path, limits), raw, limits))
+            documents.extend(expand_lists(load_stream(_read_text(path, limits), raw, limits)))
     return LoadedInputs(documents, used, note)
 
 

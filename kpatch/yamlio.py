@@ -150,8 +150,38 @@ class Document:
         return line0 + 1 + self.line_offset
 
 
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """``construct_mapping`` that refuses a key given twice, as kubectl and kustomize
+    do (PyYAML keeps the last value: an ``image:`` written twice would vanish).
+
+    Fast: a mapping with distinct keys builds a dict as long as its list of
+    pairs, so only a shorter dict, or one with merge keys (``<<``, which may
+    legitimately override), pays for looking at each key."""
+    own = node.value  # flatten_mapping drops merge pairs from this list in place
+    mapping: dict[Any, Any] = loader.construct_mapping(node)
+    if len(mapping) != len(own) or node.value is not own:
+        _refuse_duplicate_keys(loader, own)
+    return mapping
+
+
+def _refuse_duplicate_keys(loader: yaml.SafeLoader,
+                           pairs: list[tuple[yaml.Node, yaml.Node]]) -> None:
+    first: dict[Any, yaml.Node] = {}
+    for key_node, _ in pairs:
+        try:
+            key = loader.construct_object(key_node)
+            earlier = first.setdefault(key, key_node)
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+        if earlier is not key_node:
+            raise yaml.constructor.ConstructorError(
+                f"first at line {earlier.start_mark.line + 1}", earlier.start_mark,
+                f"duplicate key {key!r}", key_node.start_mark)
+
+
 class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
-    """CSafeLoader that records where every mapping and sequence it builds starts."""
+    """CSafeLoader that records where every mapping and sequence it builds starts,
+    and refuses duplicate keys."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -162,7 +192,7 @@ class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
         mark = node.start_mark
         self.tracked[id(data)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
         yield data
-        data.update(self.construct_mapping(node))
+        data.update(_unique_mapping(self, node))
 
     def construct_tracked_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
         data: list[Any] = []
@@ -177,15 +207,38 @@ _TrackingLoader.add_constructor(
 )
 
 
+_TrackingLoader.add_constructor(
+    "tag:yaml.org,2002:seq", _TrackingLoader.construct_tracked_seq
+)
+
+
 class _PlainLoader(_Loader):  # type: ignore[valid-type,misc]
-    """For input whose lines are never reported (patch bodies): no positions."""
+    """For input whose lines are never reported (patch bodies): no positions,
+    duplicate keys refused all the same."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.tracked: dict[int, int] = {}
-_TrackingLoader.add_constructor(
-    "tag:yaml.org,2002:seq", _TrackingLoader.construct_tracked_seq
-)
+
+    def construct_unique_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        yield data
+        data.update(_unique_mapping(self, node))
+
+
+_PlainLoader.add_constructor("tag:yaml.org,2002:map", _PlainLoader.construct_unique_map)
+
+
+def unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for json.loads: a key given twice is an error."""
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return mapping
 
 
 def _error_line(exc: yaml.YAMLError) -> int | None:
