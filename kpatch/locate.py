@@ -99,15 +99,20 @@ def resource_id(doc: Document) -> ResourceId:
 
 
 def _type_name(value: Any) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+            dict: "mapping"}.get(
         type(value), type(value).__name__
     )
 
 
 def walk(
-    node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = ()
+    node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = (),
+    misshapen: list[tuple[Any, str | int, Any, tuple[str | int, ...]]] | None = None,
 ) -> list[tuple[Any, str | int, Any, tuple[str | int, ...]]]:
     """(parent, key, value, tokens) for every value the path reaches, in document order.
+
+    A ``name[]`` step that finds something other than a list (``containers: 7``)
+    goes to ``misshapen`` when given: images could hide there.
 
     Level by level rather than by recursion: this runs for every field spec of
     every resource, and nested generators cost more than the walk itself.
@@ -131,6 +136,8 @@ def walk(
                 key_path = (*path, key)
                 if segment.each:
                     if not isinstance(value, list):
+                        if value is not None and misshapen is not None:
+                            misshapen.append((current, key, value, key_path))
                         continue
                     for index, item in enumerate(value):
                         if depth == last:
@@ -170,7 +177,12 @@ class Locator:
     ) -> None:
         data = doc.data
         for spec in self.index.specs_for(str(data.get("apiVersion", "")), str(data.get("kind"))):
-            for parent, key, value, tokens in walk(data, spec.path):
+            misshapen: list[tuple[Any, str | int, Any, tuple[str | int, ...]]] = []
+            reached = walk(data, spec.path, misshapen=misshapen)
+            for parent, key, value, tokens in misshapen:
+                raise self._error(f"{key} must be a list, not {_type_name(value)}",
+                                  doc, rid, tokens, doc.line_of(parent, key))
+            for parent, key, value, tokens in reached:
                 line = doc.line_of(parent, key)
                 if spec.shape == "string":
                     use = self._string(spec, rid, doc, parent, value, tokens, line)
@@ -218,7 +230,7 @@ class Locator:
         if value is None:
             return None
         if not isinstance(value, str):
-            if isinstance(value, (dict, list)):
+            if isinstance(value, dict) and spec.path[-1].key == "*":
                 return None  # another shape lives here (ImageConfig maps of versions)
             raise self._error(f"image must be a string, not {_type_name(value)}",
                               doc, rid, tokens, line)
@@ -263,7 +275,10 @@ class Locator:
         name, value = item.get("name"), item.get("value")
         if not isinstance(name, str) or not spec.env_name.search(name):
             return None
-        if not isinstance(value, str) or not value:
+        if value is not None and not isinstance(value, str):
+            raise self._error(f"env var {name} must hold a string, not {_type_name(value)}",
+                              doc, rid, (*tokens, "value"), doc.line_of(item, "value"))
+        if not value:
             return None  # valueFrom: nothing to relocate here
         value_tokens = (*tokens, "value")
         line = doc.line_of(item, "value")
