@@ -8,7 +8,6 @@ and returns the uses in input order. It never prints.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.profile import Profile, load_profiles
 from kpatch.render import is_kustomization_dir, render_tree
-from kpatch.yamlio import Document, LoadLimits, load_stream
+from kpatch.yamlio import Document, LoadLimits, load_stream, read_stdin_text
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -99,7 +98,7 @@ def load_inputs(
     note: str | None = None
     for raw in paths:
         if raw == "-":
-            text = stdin_text if stdin_text is not None else sys.stdin.read()
+            text = stdin_text if stdin_text is not None else read_stdin_text()
             documents.extend(expand_lists(load_stream(text, "<stdin>", limits)))
             continue
         path = Path(raw)

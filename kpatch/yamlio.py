@@ -33,6 +33,22 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ANCHOR_RE = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]")
 
 
+# The largest value each limit may be raised to. Past these, kpatch would no longer
+# fail cleanly: libyaml's composer recurses in C and crashes the process near
+# 30,000 levels, and Python walks documents recursively (the CLI allows 10,000
+# frames, a few per level); a string of 4 GiB does not fit a 24 GiB machine
+# once parsed.
+_LIMIT_CEILINGS = {
+    "max_input_bytes": 4 * 1024 ** 3,
+    "max_documents": 10_000_000,
+    "max_expanded_nodes": 100_000_000,
+    "max_embedded_bytes": 256 * 1024 ** 2,
+    "max_depth": 1000,
+}
+_LIMIT_OPTIONS = {"max_input_bytes": "--max-input-bytes / KPATCH_MAX_INPUT_BYTES",
+                  "max_depth": "KPATCH_MAX_DEPTH"}
+
+
 @dataclass(frozen=True)
 class LoadLimits:
     """Bounds on what kpatch reads; each can be raised by option or environment."""
@@ -42,8 +58,17 @@ class LoadLimits:
     max_expanded_nodes: int = 1_000_000
     max_embedded_bytes: int = 1024 * 1024
     # libyaml's composer recurses in C: tens of thousands of levels crash the
-    # process (seen: segfault at 30,000). Manifests nest a few dozen deep.
+    # process (seen: segfault at 30,000). Manifests nest a few dozen deep. The
+    # depth check runs before the composer, whatever the input's size.
     max_depth: int = 500
+
+    def __post_init__(self) -> None:
+        for name, ceiling in _LIMIT_CEILINGS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:
+                option = _LIMIT_OPTIONS.get(name, f"KPATCH_{name.upper()}")
+                raise KpatchError(f"{option} must be a whole number from 1 to {ceiling}, "
+                                  f"not {value!r}")
 
     @classmethod
     def from_environment(cls, **overrides: int | None) -> LoadLimits:
@@ -414,3 +439,18 @@ def _check_expansion(
         else:
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def read_stdin_text() -> str:
+    """Standard input as UTF-8 text, or an error naming it (not a traceback)."""
+    import sys
+
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise KpatchError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                          f"{exc.start})", file="<stdin>", line=line) from None
