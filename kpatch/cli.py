@@ -46,6 +46,11 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KpatchError as exc:
+            if exc.detail:
+                click.echo(f"kpatch: error: {exc}", err=True)
+                for line in exc.detail.splitlines():
+                    click.echo(f"    {line}", err=True)
+                sys.exit(int(exc.exit_code))
             _fail(str(exc), int(exc.exit_code))
         except (KeyboardInterrupt, BrokenPipeError):
             sys.exit(int(ExitCode.ERROR))
