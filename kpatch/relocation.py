@@ -134,15 +134,16 @@ class RelocationRules:
             for target in (m.normalized_target for m in self.mappings)
         )
 
+    def mapping_for(self, name: str) -> PrefixMapping | None:
+        """The mapping that applies to a normalized name: the longest FROM."""
+        return max((m for m in self.mappings if m.matches(name)),
+                   key=lambda m: len(m.source), default=None)
+
     def relocate(self, ref: ImageReference) -> ImageReference:
         if self.is_relocated(ref):
             return ref
         name = ref.name
-        best = max(
-            (m for m in self.mappings if m.matches(name)),
-            key=lambda m: len(m.source),
-            default=None,
-        )
+        best = self.mapping_for(name)
         if best is not None:
             new_name = best.target + name[len(best.source) :]
             registry, path = split_registry(new_name)
@@ -182,16 +183,23 @@ def check_collisions(rules: RelocationRules, references: Iterable[ImageReference
 
 def _way_out(rules: RelocationRules, refs: list[ImageReference]) -> str:
     second = refs[1]
+    mapped = rules.mapping_for(second.name)
     hints = []
-    if len({ref.domain for ref in refs}) > 1 and not rules.keep_host:
+    if mapped is None and not rules.keep_host and len({ref.domain for ref in refs}) > 1:
         hint = RelocationRules(rules.registry, rules.prefix, rules.mappings, rules.flatten,
                                keep_host=True).relocate(second)
         hints.append(f"--keep-registry-host (puts the source registry in the path: "
                      f"{second.name} -> {hint.name})")
-    if rules.flatten and len({ref.repository for ref in refs}) > 1:
+    if mapped is None and rules.flatten and len({ref.repository for ref in refs}) > 1:
         hints.append("dropping --flatten")
-    source = second.name.rsplit("/", 1)[0] if "/" in second.repository else second.name
-    tail = source[len(second.domain) + 1:] if source.startswith(second.domain + "/") else source
-    target = f"{rules.target}/{host_component(second.domain)}/{tail}"
-    hints.append(f"a --map for one of them, e.g. --map {source}={target}")
+    if mapped is not None:
+        last = mapped.source.rsplit("/", 1)[-1]
+        hints.append(f"another target for one --map, e.g. --map {mapped.source}="
+                     f"{mapped.target}/{host_component(last)}")
+    else:
+        source = second.name.rsplit("/", 1)[0] if "/" in second.repository else second.name
+        tail = source[len(second.domain) + 1:] if source.startswith(second.domain + "/") \
+            else source
+        target = f"{rules.target}/{host_component(second.domain)}/{tail}"
+        hints.append(f"a --map for one of them, e.g. --map {source}={target}")
     return "Keep them apart with " + ", or ".join(hints) + "."
