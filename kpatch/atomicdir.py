@@ -65,8 +65,10 @@ def temp_sibling(target: Path) -> Path:
                                  dir=target.parent))
 
 
-def remove_stale_siblings(target: Path) -> None:
-    """Remove what a killed kpatch left beside ``target`` (its process is gone)."""
+def remove_stale_siblings(target: Path, only_own: bool = False) -> None:
+    """Remove what a killed kpatch left beside ``target`` (its process is gone),
+    or with ``only_own`` what this process made (on its way out, whatever the
+    point it was interrupted at)."""
     try:
         entries = list(target.parent.iterdir())
     except OSError:
@@ -76,6 +78,8 @@ def remove_stale_siblings(target: Path) -> None:
         if match is None or match.group("name") != target.name:
             continue
         pid = int(match.group("pid"))
+        if only_own and pid != os.getpid():
+            continue
         if pid != os.getpid() and _alive(pid):
             continue  # another kpatch is writing right now
         shutil.rmtree(entry, ignore_errors=True)
@@ -134,3 +138,18 @@ def terminate_as_exit() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs (cleanup that must
+    finish); they are delivered when it ends."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

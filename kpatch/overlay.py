@@ -248,6 +248,7 @@ def write_overlay(overlay: Overlay, output: Path, force: bool = False,
     from kpatch.atomicdir import (
         current_umask,
         remove_stale_siblings,
+        signals_held,
         switch_into_place,
         temp_sibling,
         terminate_as_exit,
@@ -260,8 +261,8 @@ def write_overlay(overlay: Overlay, output: Path, force: bool = False,
         output.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_siblings(output)
         with terminate_as_exit():
-            staging = temp_sibling(output)
             try:
+                staging = temp_sibling(output)
                 mode = (output.stat().st_mode & 0o7777 if output.is_dir()
                         else 0o777 & ~current_umask())
                 replaced = set(overlay.files) | set(removals)
@@ -277,8 +278,8 @@ def write_overlay(overlay: Overlay, output: Path, force: bool = False,
                     before_switch()
                 switch_into_place(staging, output)
             finally:
-                if staging.exists():
-                    shutil.rmtree(staging, ignore_errors=True)
+                with signals_held():
+                    remove_stale_siblings(output, only_own=True)
     except OSError as exc:
         raise KpatchError(f"cannot write the overlay: {exc.strerror or exc}"
                           + (f" ({exc.filename})" if exc.filename else ""),
