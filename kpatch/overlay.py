@@ -262,7 +262,14 @@ def write_overlay(overlay: Overlay, output: Path, force: bool = False,
         remove_stale_siblings(output)
         with terminate_as_exit():
             try:
-                staging = temp_sibling(output)
+                try:
+                    staging = temp_sibling(output)
+                except OSError as exc:
+                    raise KpatchError(
+                        f"cannot write the overlay: {exc.strerror} in {output.parent} "
+                        "(kpatch builds the new overlay beside it and swaps it in, so the "
+                        "folder holding the overlay must be writable)",
+                        file=str(output)) from None
                 mode = (output.stat().st_mode & 0o7777 if output.is_dir()
                         else 0o777 & ~current_umask())
                 replaced = set(overlay.files) | set(removals)
