@@ -86,16 +86,27 @@ def test_interrupted_relocate_leaves_the_old_or_the_new_overlay(tmp_path: Path) 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     outcomes: list[str] = []
-    for signum in [signal.SIGINT, signal.SIGTERM, signal.SIGKILL] * 3:
+    rounds = [(signum, aim) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+              for aim in ("anywhere", "while writing")]
+    for signum, aim in rounds:
         restore(saved_old, output)
         process = subprocess.Popen(relocate_command(base, output, "new.example"), env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # Most of a run is reading and planning; aim at the writing near its end.
-        time.sleep(rng.uniform(0.4, 1.1) * duration)
+        if aim == "anywhere":
+            time.sleep(rng.uniform(0.2, 1.1) * duration)
+        else:
+            # Wait for the staging folder, then stop it somewhere in the writing.
+            deadline = time.monotonic() + 600
+            while not leftovers(output) and process.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.002)
+            assert process.poll() is None, "the run ended before its writing was seen"
+            time.sleep(rng.uniform(0, 0.25) * duration)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=600)
         state = snapshot(output)
-        where = f"seed {seed}, {signal.Signals(signum).name}: {stderr.decode()[-500:]}"
+        where = (f"seed {seed}, {signal.Signals(signum).name} {aim}: "
+                 f"{stderr.decode()[-500:]}")
         assert state in (old, new), f"a mixed overlay after {where}"
         outcomes.append("new" if state == new else "old")
         if signum != signal.SIGKILL:
