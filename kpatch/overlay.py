@@ -257,6 +257,8 @@ def write_overlay(overlay: Overlay, output: Path, force: bool = False,
     writes, removals = plan_writes(overlay, output, force)
     if not writes and not removals:
         return []
+    if output.is_symlink():
+        output = output.resolve()  # switch the folder it points at, keep the link
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_siblings(output)

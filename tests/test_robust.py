@@ -352,3 +352,16 @@ def test_deep_nesting_never_crashes_at_the_highest_limit(tmp_path: Path, depth: 
         assert "internal error" not in done.stderr and "Traceback" not in done.stderr
         if depth > 1000:
             assert "YAML nests deeper than 1000 levels" in done.stderr
+
+
+def test_an_output_that_is_a_symlink_stays_one(tmp_path: Path) -> None:
+    base = _base(tmp_path, ["nginx:1"])
+    real = tmp_path / "real"
+    link = tmp_path / "link"
+    assert run("relocate", str(base), "--registry", "r.example", "--output", str(real))[0] == 0
+    link.symlink_to(real, target_is_directory=True)
+    code, _, err = run("relocate", str(base), "--registry", "s.example", "--output", str(link))
+    assert code == 0, err
+    assert link.is_symlink()
+    assert "s.example/library/nginx:1" in (real / "pod-p0.yaml").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "link", "real"]
