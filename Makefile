@@ -37,6 +37,10 @@ overlays: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/operators.py
+	$(PY) bench/helm.py
+	$(PY) bench/mirror.py
+	$(PY) bench/startup.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpatch.errors import KpatchError
-from kpatch.implicit import RULES, RuleContext
+from kpatch.implicit import Rule, RuleContext
 from kpatch.listkinds import expand_lists
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
-from kpatch.profile import Profile, load_profiles
-from kpatch.render import is_kustomization_dir, render_tree
+from kpatch.operators import RULES
+from kpatch.profile import ImplicitRule, Profile, load_profiles
+from kpatch.render import Rendered, is_kustomization_dir, render_tree, rendered_message
+from kpatch.sourcemap import map_to_sources
 from kpatch.yamlio import Document, LoadLimits, load_stream, read_stdin_text
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -40,7 +42,12 @@ class Inventory:
     embedded: list[EmbeddedDocument]
     profiles: list[Profile]
     renderer: str | None = None
-    renderer_note: str | None = None  # why --renderer auto did not render in process
+    renderer_note: str | None = None  # "rendered PATH with ...", one line per tree
+    # The --param values the implicit rules ran with (a re-inventory needs them).
+    params: dict[str, str] = field(default_factory=dict)
+    # What the user should know (an assumed release, a parameter that contradicts
+    # the input), in order, each once.
+    warnings: list[str] = field(default_factory=list)
 
     def unique(self) -> list[tuple[str, list[ImageUse]]]:
         """Uses grouped by normalized image, in order of first appearance."""
@@ -86,6 +93,9 @@ class LoadedInputs:
     documents: list[Document]
     renderer: str | None = None
     renderer_note: str | None = None
+    # Source file of a rendered resource -> "DIR (rendered)": what a use is
+    # attributed to when a transformation rebuilt its field (no line to give).
+    rendered_files: dict[str, str] = field(default_factory=dict)
 
 
 def load_inputs(
@@ -95,7 +105,8 @@ def load_inputs(
     """Documents of every input, in order, and the renderer used (if any)."""
     documents: list[Document] = []
     used: str | None = None
-    note: str | None = None
+    notes: list[str] = []
+    rendered_files: dict[str, str] = {}
     for raw in paths:
         if raw == "-":
             text = stdin_text if stdin_text is not None else read_stdin_text()
@@ -105,13 +116,11 @@ def load_inputs(
         if not path.exists():
             raise KpatchError("no such file or directory", file=raw)
         if is_kustomization_dir(path):
-            rendered = render_tree(path, renderer_name, limits)
+            rendered = render_tree(path, renderer_name, limits, track_sources=True)
             used = rendered.renderer
-            if rendered.fallback_reason:
-                note = (f"{raw}: the built-in renderer does not support "
-                        f"{rendered.fallback_reason}; rendered with {used}")
+            notes.append(rendered_message(raw, used, rendered.fallback_reason))
             documents.extend(expand_lists(
-                load_stream(rendered.as_text(), f"{raw} (rendered)", limits)))
+                _rendered_documents(raw, rendered, limits, rendered_files)))
         elif path.is_dir():
             files = manifest_files(path)
             if not files:
@@ -121,7 +130,33 @@ def load_inputs(
                     load_stream(_read_text(file, limits), str(file), limits)))
         else:
             documents.extend(expand_lists(load_stream(_read_text(path, limits), raw, limits)))
-    return LoadedInputs(documents, used, note)
+    return LoadedInputs(documents, used, "\n".join(notes) or None, rendered_files)
+
+
+def _rendered_documents(raw: str, rendered: Rendered, limits: LoadLimits,
+                        rendered_files: dict[str, str]) -> list[Document]:
+    """A rendered tree's documents: mapped to their source files when kpatch
+    rendered it itself, else the rendered stream ("DIR (rendered)", its lines
+    those of `kubectl kustomize DIR`)."""
+    label = f"{raw} (rendered)"
+    if rendered.resources is not None and rendered.sources is not None:
+        try:
+            mapped = map_to_sources(rendered.resources, rendered.sources)
+        except LookupError:
+            pass
+        else:
+            for doc in mapped:
+                if doc.file:
+                    rendered_files[doc.file] = label
+            return mapped
+    return load_stream(rendered.as_text(), label, limits)
+
+
+def load_install_profiles(selected: Sequence[str] = (),
+                          files: Sequence[str] = ()) -> list[Profile]:
+    """The profiles of an install: built-ins and the user's files, checked
+    against the implicit rules kpatch has."""
+    return load_profiles(selected, files, known_rules=RULES)
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
@@ -157,14 +192,21 @@ def build_inventory(
         embedded.extend(found.embedded)
     context = RuleContext(resources, uses, embedded, {p.name: p for p in profiles}, params)
     implicit_by_resource: dict[int, list[ImageUse]] = {}
+    rules = [(rule, RULES[rule.rule]) for profile in profiles for rule in profile.implicit]
+    rules_by_kind: dict[tuple[str, str], list[tuple[ImplicitRule, Rule]]] = {}
     for index, (doc, rid) in enumerate(resources):
-        for profile in profiles:
-            for rule in profile.implicit:
-                if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds):
-                    before = set(map(id, context.created.values()))
-                    RULES[rule.rule](context, rule, doc, rid)
-                    new = [u for u in context.created.values() if id(u) not in before]
-                    implicit_by_resource.setdefault(index, []).extend(new)
+        kind = (rid.api_version, rid.kind)
+        matching = rules_by_kind.get(kind)
+        if matching is None:
+            matching = rules_by_kind[kind] = [
+                (rule, function) for rule, function in rules
+                if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds)]
+        for rule, function in matching:
+            before = len(context.created_order)
+            function(context, rule, doc, rid)
+            new = context.created_order[before:]
+            if new:
+                implicit_by_resource.setdefault(index, []).extend(new)
     # Implicit uses follow the written ones of the resource that causes them.
     ordered: list[ImageUse] = []
     by_resource: dict[ResourceId, list[ImageUse]] = {}
@@ -179,16 +221,32 @@ def build_inventory(
             ordered.extend(by_resource.get(rid, []))
             emitted.add(rid)
         ordered.extend(implicit_by_resource.get(index, []))
-    return Inventory(ordered, resources, embedded, list(profiles), renderer)
+    return Inventory(ordered, resources, embedded, list(profiles), renderer,
+                     params=dict(params), warnings=context.warnings)
 
 
 def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
                 stdin_text: str | None = None) -> Inventory:
     options = options or InventoryOptions()
-    profiles = load_profiles(options.profiles, options.profile_files)
+    chart_uses: list[ImageUse] = []
+    if any(_beside_chart(p) for p in paths):
+        # A Helm chart's values.yaml (Chart.yaml beside it): its images come from the
+        # chart profile in kpatch.helm, imported only when needed.
+        from kpatch.helm.inventory import chart_values_uses
+
+        paths, chart_uses = chart_values_uses(paths)
+    profiles = load_install_profiles(options.profiles, options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in options.params.items()], profiles)
     loaded = load_inputs(paths, options.limits, options.renderer, stdin_text)
     inventory = build_inventory(loaded.documents, profiles, params, options.limits,
                                 loaded.renderer)
     inventory.renderer_note = loaded.renderer_note
+    for use in inventory.uses:
+        if use.line is None and use.file in loaded.rendered_files:
+            use.file = loaded.rendered_files[use.file]
+    inventory.uses[:0] = chart_uses
     return inventory
+
+
+def _beside_chart(path: str) -> bool:
+    return path != "-" and (Path(path).parent / "Chart.yaml").is_file() and Path(path).is_file()

@@ -6,10 +6,6 @@ kustomize``); a built-in renderer plugs in behind the same interface later.
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,6 +35,8 @@ class CommandRenderer:
     command: tuple[str, ...]
 
     def render(self, path: Path) -> str:
+        import subprocess  # here: most commands never start a renderer
+
         try:
             done = subprocess.run(
                 [*self.command, str(path)], capture_output=True, text=True, check=False
@@ -52,21 +50,24 @@ class CommandRenderer:
 
 
 # kubectl logs through klog: `E1123 04:24:01.43 747 run.go:72] "command failed" err=...`
-_KLOG_RE = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "[^"]*" err=(?P<rest>.*)$')
-_REMOTE_RE = re.compile(
-    r"accumulating resources from '(?P<ref>(?:https?://|git::|ssh://|git@|"
-    r"(?:github\.com|gitlab\.com|bitbucket\.org)/)[^']*)'")
+_KLOG = r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "[^"]*" err=(?P<rest>.*)$'
+_REMOTE = (r"accumulating resources from '(?P<ref>(?:https?://|git::|ssh://|git@|"
+           r"(?:github\.com|gitlab\.com|bitbucket\.org)/)[^']*)'")
 
 
 def renderer_lines(stderr: str) -> list[str]:
     """The error a renderer printed, as the lines that matter: klog's prefix and
     Go quoting removed, blank lines and the closing ``>`` dropped."""
+    import json  # here: only a failed render gets this far
+    import re
+
+    klog = re.compile(_KLOG)
     out: list[str] = []
     lines = stderr.splitlines()
     index = 0
     while index < len(lines):
         line = lines[index]
-        match = _KLOG_RE.match(line.strip())
+        match = klog.match(line.strip())
         if match is None:
             if line.strip():
                 text = line.strip()
@@ -93,10 +94,12 @@ def renderer_lines(stderr: str) -> list[str]:
 
 
 def renderer_error(name: str, path: Path, stderr: str, returncode: int) -> KpatchError:
+    import re
+
     lines = renderer_lines(stderr) or [f"exit code {returncode}"]
     message = f"{name} failed: " + (lines[0] if len(lines) == 1 else
                                      f"{len(lines)} lines of error below")
-    remote = sorted({m.group("ref") for m in _REMOTE_RE.finditer(" ".join(lines))})
+    remote = sorted({m.group("ref") for m in re.finditer(_REMOTE, " ".join(lines))})
     if remote:
         message = (f"{name} failed: cannot fetch the remote base {', '.join(remote)} "
                    f"(offline, or no access). {vendor_hint(remote[0], path)}")
@@ -130,6 +133,21 @@ RENDERERS: dict[str, CommandRenderer] = {
 
 
 RENDERER_CHOICES = ("auto", "builtin", "kustomize", "kubectl")
+_RENDERER_WORDS = {"builtin": "the built-in renderer", "kustomize": "kustomize build",
+                   "kubectl": "kubectl kustomize"}
+
+
+def rendered_message(source: str, renderer: str, fallback_reason: str | None = None) -> str:
+    """The one wording every command uses on stderr for a rendered tree."""
+    # A name may come with a qualifier ("builtin (on the rendered base)"), or be
+    # several joined by "+" (the bases of an overlay, rendered apart).
+    names, _, qualifier = renderer.partition(" ")
+    how = " and ".join(_RENDERER_WORDS.get(name, name) for name in names.split("+"))
+    if qualifier:
+        how += f" {qualifier}"
+    why = f" (the built-in renderer does not support {fallback_reason})" \
+        if fallback_reason else ""
+    return f"rendered {source} with {how}{why}"
 
 
 @dataclass
@@ -140,19 +158,26 @@ class Rendered:
     resources: list[dict[str, Any]] | None = None
     text: str | None = None
     fallback_reason: str | None = None  # why auto did not use the built-in renderer
+    # With track_sources: the documents of the resource files the built-in
+    # renderer read, positions kept (see kpatch.sourcemap).
+    sources: list[Any] | None = None
 
     def as_text(self) -> str:
         if self.text is None:
-            from kpatch.overlay import dump_stream
+            from kpatch.yamlwrite import dump_stream
 
             self.text = dump_stream(self.resources or [])
         return self.text
 
 
-def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
+def render_tree(path: Path, name: str = "auto", limits: Any = None,
+                track_sources: bool = False, exact_text: bool = False) -> Rendered:
     """Render a kustomization with the named backend. ``auto`` uses the built-in
     renderer when it supports every field of the tree, else the first of
-    kustomize and kubectl on PATH (and says why)."""
+    kustomize and kubectl on PATH (and says why). ``track_sources`` keeps the
+    source documents when the built-in renderer runs; ``exact_text`` (for
+    `kpatch build`) also leaves to kubectl a tree whose YAML kpatch would read
+    differently (see kpatch.yaml12)."""
     from kpatch.kustomize.builtin import BuiltinRenderer, Unsupported
     from kpatch.yamlio import LoadLimits
 
@@ -160,10 +185,15 @@ def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
         raise KpatchError(f"unknown renderer {name!r}; choose {', '.join(RENDERER_CHOICES)}")
     reason = None
     if name in ("auto", "builtin"):
-        builtin = BuiltinRenderer(limits or LoadLimits())
+        builtin = BuiltinRenderer(limits or LoadLimits(),
+                                  track_sources=track_sources or exact_text)
         try:
             builtin.check(path)
-            return Rendered("builtin", resources=builtin.build(path))
+            resources = builtin.build(path)
+            if exact_text and name == "auto":
+                _check_same_reading(path, builtin.sources)
+            return Rendered("builtin", resources=resources,
+                            sources=builtin.sources if track_sources else None)
         except Unsupported as exc:
             if name == "builtin":
                 raise
@@ -177,14 +207,44 @@ def render_tree(path: Path, name: str = "auto", limits: Any = None) -> Rendered:
     return Rendered(chosen.name, text=chosen.render(path))
 
 
+def _check_same_reading(root: Path, sources: list[Any]) -> None:
+    """Unsupported if a YAML file of the tree holds a plain scalar YAML 1.1 and
+    1.2 read differently: every YAML file below the kustomization (patches and
+    resources alike; a file the tree does not use only costs a fallback), and
+    the resource files it read from elsewhere."""
+    from kpatch.kustomize.builtin import Unsupported
+    from kpatch.yaml12 import ambiguous_scalars
+
+    texts: dict[str, str] = {}
+    for candidate in sorted(root.rglob("*")):
+        if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+            try:
+                texts[str(candidate)] = candidate.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+    for doc in sources:
+        if doc.file and doc.file not in texts:
+            texts[doc.file] = doc.source.text
+    for file, text in texts.items():
+        found = next(ambiguous_scalars(text), None)
+        if found is not None:
+            raise Unsupported(f"the plain value {found.value!r} at {file}:{found.line}, which "
+                              "YAML 1.1 and kustomize's YAML 1.2 read differently (quote it)",
+                              Path(file))
+
+
 def first_external() -> CommandRenderer | None:
     """The first of kustomize and kubectl on PATH."""
+    import shutil
+
     return next((r for r in RENDERERS.values() if shutil.which(r.command[0])), None)
 
 
 def find_renderer(name: str) -> CommandRenderer:
     """The named external backend, checked to be on PATH."""
     renderer = RENDERERS.get(name)
+    import shutil
+
     if renderer is None:
         raise KpatchError(f"unknown renderer {name!r}; choose {', '.join(RENDERER_CHOICES)}")
     if shutil.which(renderer.command[0]) is None:
