@@ -17,7 +17,7 @@ from kpatch.implicit import Rule, RuleContext
 from kpatch.listkinds import expand_lists
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
-from kpatch.operators import RULES
+from kpatch.operators import RULE_NAMES, rule_function
 from kpatch.profile import ImplicitRule, Profile, load_profiles
 from kpatch.render import Rendered, is_kustomization_dir, render_tree, rendered_message
 from kpatch.sourcemap import map_to_sources
@@ -45,6 +45,9 @@ class Inventory:
     renderer_note: str | None = None  # "rendered PATH with ...", one line per tree
     # The --param values the implicit rules ran with (a re-inventory needs them).
     params: dict[str, str] = field(default_factory=dict)
+    # Per profile, what the rules learned of the release in use that relocation
+    # needs (RuleContext.hints).
+    hints: dict[str, dict[str, object]] = field(default_factory=dict)
     # What the user should know (an assumed release, a parameter that contradicts
     # the input), in order, each once.
     warnings: list[str] = field(default_factory=list)
@@ -156,7 +159,7 @@ def load_install_profiles(selected: Sequence[str] = (),
                           files: Sequence[str] = ()) -> list[Profile]:
     """The profiles of an install: built-ins and the user's files, checked
     against the implicit rules kpatch has."""
-    return load_profiles(selected, files, known_rules=RULES)
+    return load_profiles(selected, files, known_rules=RULE_NAMES)
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
@@ -192,14 +195,14 @@ def build_inventory(
         embedded.extend(found.embedded)
     context = RuleContext(resources, uses, embedded, {p.name: p for p in profiles}, params)
     implicit_by_resource: dict[int, list[ImageUse]] = {}
-    rules = [(rule, RULES[rule.rule]) for profile in profiles for rule in profile.implicit]
+    rules = [rule for profile in profiles for rule in profile.implicit]
     rules_by_kind: dict[tuple[str, str], list[tuple[ImplicitRule, Rule]]] = {}
     for index, (doc, rid) in enumerate(resources):
         kind = (rid.api_version, rid.kind)
         matching = rules_by_kind.get(kind)
         if matching is None:
             matching = rules_by_kind[kind] = [
-                (rule, function) for rule, function in rules
+                (rule, rule_function(rule.rule)) for rule in rules
                 if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds)]
         for rule, function in matching:
             before = len(context.created_order)
@@ -222,7 +225,7 @@ def build_inventory(
             emitted.add(rid)
         ordered.extend(implicit_by_resource.get(index, []))
     return Inventory(ordered, resources, embedded, list(profiles), renderer,
-                     params=dict(params), warnings=context.warnings)
+                     params=dict(params), hints=context.hints, warnings=context.warnings)
 
 
 def find_images(paths: Sequence[str], options: InventoryOptions | None = None,

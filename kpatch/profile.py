@@ -476,7 +476,7 @@ def load_profiles(
 ) -> list[Profile]:
     """Built-in profiles plus the user's files; ``selected`` narrows them by name.
 
-    ``known_rules``: the implicit-rule names that exist (kpatch.operators.RULES);
+    ``known_rules``: the implicit-rule names that exist (kpatch.operators.RULE_NAMES);
     a profile naming another is refused. None skips the check.
 
     Templates and block layouts declared by any built-in profile (the pod spec

@@ -339,8 +339,11 @@ class Planner:
         inner: Document = embedded.document
         edits: list[Edit] = []
         if embedded.kind == "ImageConfig":
-            cass = self.profiles.get("cass-operator")
-            builtin = dict((cass.data if cass else {}).get("builtinRepositories") or {})
+            # The built-in repositories of the cass-operator release in use, as its
+            # rules resolved it (none when no datacenter needed them).
+            found = self.inventory.hints.get("cass-operator", {}).get("builtinRepositories")
+            builtin = ({str(k): str(v) for k, v in found.items()}
+                       if isinstance(found, dict) else {})
             edits += imageconfig_edits(inner.data, self.rules, self._server_types(), builtin)
         # Document-level settings (defaults.registry...) move first; blocks then
         # change only the parts that still come out wrong.
