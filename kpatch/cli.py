@@ -49,9 +49,21 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KpatchError as exc:
+            if exc.detail:
+                click.echo(f"kpatch: error: {exc}", err=True)
+                for line in exc.detail.splitlines():
+                    click.echo(f"    {line}", err=True)
+                sys.exit(int(exc.exit_code))
             _fail(str(exc), int(exc.exit_code))
         except (KeyboardInterrupt, BrokenPipeError):
             sys.exit(int(ExitCode.ERROR))
+        except RecursionError:
+            _fail("input nests too deeply to process (lower KPATCH_MAX_DEPTH, or flatten "
+                  "the input)", int(ExitCode.ERROR))
+        except OSError as exc:
+            # Ordinary failures of the machine (a read-only folder, a full disk).
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}", int(ExitCode.ERROR))
         except Exception as exc:
             if os.environ.get("KPATCH_DEBUG"):
                 raise
@@ -142,6 +154,9 @@ def main() -> None:
     # cyclic collector would only re-walk the manifests it keeps (measured: a
     # fifth of `kpatch images` on 5,000 resources). The library leaves GC alone.
     gc.disable()
+    # Documents may nest up to KPATCH_MAX_DEPTH (at most 1,000) levels; walking
+    # them recursively needs a few frames per level.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
 
 @main.command()
@@ -177,24 +192,36 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
         click.echo(f"kpatch: warning: {use.resource} {use.path}: {use.reason}", err=True)
 
 
-def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ...],
-                      secrets: tuple[str, ...], policy: str | None, flatten: bool,
-                      service_accounts: bool, pin_digests: bool = False) -> str:
-    """The command recorded in generated files: canonical, so re-runs are identical."""
-    words = ["kpatch relocate", base, "--registry", registry, "--output", output]
-    for item in maps:
-        words += ["--map", item]
-    for secret in secrets:
-        words += ["--pull-secret", secret]
-    if policy:
-        words += ["--pull-policy", policy]
-    if flatten:
-        words.append("--flatten")
-    if service_accounts:
-        words.append("--service-accounts")
-    if pin_digests:
-        words.append("--pin-digests")
-    return " ".join(words)
+# Options that change nothing in the files written (only whether or how they are).
+# --authfile is where this machine keeps credentials: never written into files.
+_NOT_RECORDED = frozenset({"dry_run", "force", "max_input_bytes", "authfile"})
+
+
+def _recorded_command() -> str:
+    """The command recorded in generated files: every argument and option of this
+    run that shapes the output, in the order the command declares them, shell-quoted,
+    so that running the recorded line gives byte-identical files."""
+    import shlex
+
+    context = click.get_current_context()
+    words = ["kpatch", context.info_name or "relocate"]
+    for param in context.command.params:
+        name = param.name or ""
+        value = context.params.get(name)
+        if name in _NOT_RECORDED or value is None or value == () or value is False:
+            continue
+        if isinstance(param, click.Argument):
+            words += list(value) if isinstance(value, tuple) else [str(value)]
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(flag)
+        elif isinstance(value, tuple):
+            for item in value:
+                words += [flag, str(item)]
+        elif value != param.default:
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 @main.command()
@@ -206,6 +233,10 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
 @click.option("--map", "maps", multiple=True, metavar="FROM=TO",
               help="Prefix mapping, longest FROM wins (repeatable).")
 @click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
+@click.option("--keep-registry-host", is_flag=True,
+              help="Put the source registry's host first in each target path "
+                   "(quay.io/a/b -> REGISTRY/quay.io/a/b), keeping apart images that "
+                   "differ only in their registry.")
 @click.option("--pull-secret", "secrets", multiple=True, metavar="NAME",
               help="Pull secret name to reference (repeatable). kpatch never reads credentials.")
 @click.option("--pull-policy", "policy", type=click.Choice(PULL_POLICIES), default=None,
@@ -226,7 +257,8 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
 @inventory_options
 @handle_errors
 def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatten: bool,
-             secrets: tuple[str, ...], policy: str | None, service_accounts: bool,
+             keep_registry_host: bool, secrets: tuple[str, ...], policy: str | None,
+             service_accounts: bool,
              dry_run: bool, force: bool, allow_unrelocated: bool,
              write_base_kustomization: bool, pin_digests: bool, authfile: str | None,
              no_src_tls_verify: bool, profiles: tuple[str, ...],
@@ -244,12 +276,12 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
     from kpatch.render import rendered_message
     from kpatch.report import plan_table
 
-    rules = RelocationRules.parse(registry, maps, flatten=flatten)
+    rules = RelocationRules.parse(registry, maps, flatten=flatten,
+                                  keep_host=keep_registry_host)
     options = RelocateOptions(rules, pull_secrets=secrets, pull_policy=policy,
                               service_accounts=service_accounts)
     inventory = build_options(profiles, profile_files, params, renderer, max_input_bytes)
-    command = _relocate_command(base, registry, output, maps, secrets, policy, flatten,
-                                service_accounts, pin_digests)
+    command = _recorded_command()
     result = relocate_to_overlay(
         base, output, options, inventory, command, dry_run=dry_run, force=force,
         allow_unrelocated=allow_unrelocated, write_base_kustomization=write_base_kustomization,

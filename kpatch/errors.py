@@ -54,9 +54,12 @@ class KpatchError(Exception):
         resource: str | None = None,
         pointer: str | None = None,
         exit_code: ExitCode = ExitCode.ERROR,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        # Lines shown under the one-line message (a renderer's own multi-line error).
+        self.detail = detail
         self.location = Location(file=file, line=line, resource=resource, pointer=pointer)
         self.exit_code = exit_code
 

@@ -8,20 +8,20 @@ and returns the uses in input order. It never prints.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpatch.errors import KpatchError
 from kpatch.implicit import Rule, RuleContext
+from kpatch.listkinds import expand_lists
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.operators import RULE_NAMES, rule_function
 from kpatch.profile import ImplicitRule, Profile, load_profiles
 from kpatch.render import Rendered, is_kustomization_dir, render_tree, rendered_message
 from kpatch.sourcemap import map_to_sources
-from kpatch.yamlio import Document, LoadLimits, load_stream
+from kpatch.yamlio import Document, LoadLimits, load_stream, read_stdin_text
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -112,8 +112,8 @@ def load_inputs(
     rendered_files: dict[str, str] = {}
     for raw in paths:
         if raw == "-":
-            text = stdin_text if stdin_text is not None else sys.stdin.read()
-            documents.extend(load_stream(text, "<stdin>", limits))
+            text = stdin_text if stdin_text is not None else read_stdin_text()
+            documents.extend(expand_lists(load_stream(text, "<stdin>", limits)))
             continue
         path = Path(raw)
         if not path.exists():
@@ -122,15 +122,17 @@ def load_inputs(
             rendered = render_tree(path, renderer_name, limits, track_sources=True)
             used = rendered.renderer
             notes.append(rendered_message(raw, used, rendered.fallback_reason))
-            documents.extend(_rendered_documents(raw, rendered, limits, rendered_files))
+            documents.extend(expand_lists(
+                _rendered_documents(raw, rendered, limits, rendered_files)))
         elif path.is_dir():
             files = manifest_files(path)
             if not files:
                 raise KpatchError("directory holds no .yaml, .yml or .json files", file=raw)
             for file in files:
-                documents.extend(load_stream(_read_text(file, limits), str(file), limits))
+                documents.extend(expand_lists(
+                    load_stream(_read_text(file, limits), str(file), limits)))
         else:
-            documents.extend(load_stream(_read_text(path, limits), raw, limits))
+            documents.extend(expand_lists(load_stream(_read_text(path, limits), raw, limits)))
     return LoadedInputs(documents, used, "\n".join(notes) or None, rendered_files)
 
 

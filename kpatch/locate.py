@@ -139,17 +139,22 @@ def resource_id(doc: Document) -> ResourceId:
 
 
 def _type_name(value: Any) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+            dict: "mapping"}.get(
         type(value), type(value).__name__
     )
 
 
 def walk(
-    node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = ()
+    node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = (),
+    misshapen: list[tuple[Any, str | int, Any, tuple[str | int, ...]]] | None = None,
 ) -> list[tuple[Any, str | int, Any, tuple[str | int, ...]]]:
     """(parent, key, value, tokens) for every value one spec's path reaches, in
     document order. The locator walks all of a kind's specs at once
     (:class:`SpecTrie`); this single-path walk is the reference it is tested against.
+
+    A ``name[]`` step that finds something other than a list (``containers: 7``)
+    goes to ``misshapen`` when given: images could hide there.
     """
     frontier: list[tuple[Any, tuple[str | int, ...]]] = [(node, tokens)]
     last = len(segments) - 1
@@ -170,6 +175,8 @@ def walk(
                 key_path = (*path, key)
                 if segment.each:
                     if not isinstance(value, list):
+                        if value is not None and misshapen is not None:
+                            misshapen.append((current, key, value, key_path))
                         continue
                     for index, item in enumerate(value):
                         if depth == last:
@@ -207,9 +214,12 @@ class SpecTrie:
             node.ends.append((order, spec))
         return root
 
-    def walk(self, data: Any) -> list[tuple[FieldSpec, Found]]:
+    def walk(self, data: Any, misshapen: list[Found] | None = None
+             ) -> list[tuple[FieldSpec, Found]]:
         """(spec, (parent, key, value, tokens)) for every value any spec reaches:
-        in spec order, then document order, as walking each spec alone would give."""
+        in spec order, then document order, as walking each spec alone would give.
+        A ``name[]`` step that finds something other than a list goes to
+        ``misshapen`` when given (see :func:`walk`)."""
         found: list[tuple[int, FieldSpec, Found]] = []
         frontier: list[tuple[Any, tuple[str | int, ...], SpecTrie]] = [(data, (), self)]
         while frontier:
@@ -229,6 +239,8 @@ class SpecTrie:
                         key_path = (*path, key)
                         if segment.each:
                             if not isinstance(value, list):
+                                if value is not None and misshapen is not None:
+                                    misshapen.append((current, key, value, key_path))
                                 continue
                             for index, item in enumerate(value):
                                 item_path = (*key_path, index)
@@ -300,6 +312,8 @@ class Locator:
             pod_spec_depth=pod_depth, pull_secrets_key="imagePullSecrets",
         )
         key = str(tokens[-1])  # "image" or "reference"
+        if isinstance(parent[key], (dict, list)):
+            return  # a heuristic match, not a declared field: another shape lives here
         line = doc.line_of(parent, key)
         use = self._string(spec, rid, doc, parent, parent[key], tokens, line)
         if use is not None:
@@ -315,7 +329,12 @@ class Locator:
     ) -> None:
         data = doc.data
         trie = self.index.trie_for(str(data.get("apiVersion", "")), str(data.get("kind")))
-        for spec, (parent, key, value, tokens) in trie.walk(data):
+        misshapen: list[Found] = []
+        reached = trie.walk(data, misshapen)
+        for parent, key, value, tokens in misshapen:
+            raise self._error(f"{key} must be a list, not {_type_name(value)}",
+                              doc, rid, tokens, doc.line_of(parent, key))
+        for spec, (parent, key, value, tokens) in reached:
             line = doc.line_of(parent, key)
             if spec.shape == "string":
                 use = self._string(spec, rid, doc, parent, value, tokens, line)
@@ -363,7 +382,7 @@ class Locator:
         if value is None:
             return None
         if not isinstance(value, str):
-            if isinstance(value, (dict, list)):
+            if isinstance(value, dict) and spec.path[-1].key == "*":
                 return None  # another shape lives here (ImageConfig maps of versions)
             raise self._error(f"image must be a string, not {_type_name(value)}",
                               doc, rid, tokens, line)
@@ -408,7 +427,10 @@ class Locator:
         name, value = item.get("name"), item.get("value")
         if not isinstance(name, str) or not spec.env_name.search(name):
             return None
-        if not isinstance(value, str) or not value:
+        if value is not None and not isinstance(value, str):
+            raise self._error(f"env var {name} must hold a string, not {_type_name(value)}",
+                              doc, rid, (*tokens, "value"), doc.line_of(item, "value"))
+        if not value:
             return None  # valueFrom: nothing to relocate here
         value_tokens = (*tokens, "value")
         line = doc.line_of(item, "value")

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -171,18 +172,21 @@ def render_overlay(plan: RelocationPlan, base_reference: str, command: str) -> O
 
 
 def _previous_files(output: Path) -> dict[str, str]:
-    """Generated files from an earlier run: the kustomization and its patch files."""
+    """Generated files from an earlier run (relative names, ``/``-separated): the
+    kustomization, its patch files, and a copied single-file base."""
     found: dict[str, str] = {}
     if not output.is_dir():
         return found
-    for path in sorted(output.iterdir()):
-        if path.is_file() and path.suffix == ".yaml":
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            if _HEADER_RE.match(text):
-                found[path.name] = text
+    for path in sorted(output.rglob("*.yaml")):
+        name = path.relative_to(output).as_posix()
+        if any(part.startswith(".") for part in name.split("/")) or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if _HEADER_RE.match(text):
+            found[name] = text
     return found
 
 
@@ -191,10 +195,20 @@ def plan_writes(overlay: Overlay, output: Path, force: bool) -> tuple[list[str],
     file was edited by hand or is not kpatch's, unless ``force``."""
     if output.exists() and not output.is_dir():
         raise KpatchError("output exists and is not a directory", file=str(output))
+    if output.is_dir() and not os.access(output, os.W_OK | os.X_OK):
+        raise KpatchError("output directory is not writable", file=str(output))
     conflicts: list[str] = []
     writes: list[str] = []
     for name, text in overlay.files.items():
         path = output / name
+        blocked = next((p for p in [*reversed(Path(name).parents), Path(name)][1:-1]
+                        if (output / p).exists() and not (output / p).is_dir()), None)
+        if blocked is not None:
+            raise KpatchError(f"{blocked} is a file where kpatch needs a folder for {name}; "
+                              "move it away", file=str(output))
+        if path.is_dir():
+            raise KpatchError(f"{name} is a directory where kpatch writes a file; move it "
+                              "away (--force does not delete folders)", file=str(output))
         if not path.exists():
             writes.append(name)
             continue
@@ -223,24 +237,99 @@ def plan_writes(overlay: Overlay, output: Path, force: bool) -> tuple[list[str],
     return writes, removals
 
 
-def write_overlay(overlay: Overlay, output: Path, force: bool = False) -> list[str]:
-    """Write the overlay; returns the names of files written or removed."""
+def write_overlay(overlay: Overlay, output: Path, force: bool = False,
+                  before_switch: Callable[[], None] | None = None) -> list[str]:
+    """Write the overlay; returns the names of files written or removed.
+
+    The new overlay is built complete in a hidden sibling folder (with every file
+    there that is not kpatch's to replace, copied), then switched with the old one
+    in one step (kpatch/atomicdir.py): an interruption leaves the old overlay or
+    the new one, never a mix. ``before_switch`` runs once the new state is
+    complete, before the switch (for the one file kpatch writes outside it)."""
+    from kpatch.atomicdir import (
+        current_umask,
+        remove_stale_siblings,
+        signals_held,
+        switch_into_place,
+        temp_sibling,
+        terminate_as_exit,
+    )
+
     writes, removals = plan_writes(overlay, output, force)
     if not writes and not removals:
         return []
-    output.mkdir(parents=True, exist_ok=True)
-    for name in writes:
-        _atomic_write(output / name, overlay.files[name])
-    for name in removals:
-        (output / name).unlink()
+    if output.is_symlink():
+        output = output.resolve()  # switch the folder it points at, keep the link
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_siblings(output)
+        with terminate_as_exit():
+            try:
+                try:
+                    staging = temp_sibling(output)
+                except OSError as exc:
+                    raise KpatchError(
+                        f"cannot write the overlay: {exc.strerror} in {output.parent} "
+                        "(kpatch builds the new overlay beside it and swaps it in, so the "
+                        "folder holding the overlay must be writable)",
+                        file=str(output)) from None
+                mode = (output.stat().st_mode & 0o7777 if output.is_dir()
+                        else 0o777 & ~current_umask())
+                replaced = set(overlay.files) | set(removals)
+                _copy_kept(output, staging, replaced)
+                for name, text in overlay.files.items():
+                    target = staging / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    # Plain open(): files get the user's umask, like any editor's.
+                    with open(target, "x", encoding="utf-8", newline="\n") as stream:
+                        stream.write(text)
+                os.chmod(staging, mode)
+                if before_switch is not None:
+                    before_switch()
+                switch_into_place(staging, output)
+            finally:
+                with signals_held():
+                    remove_stale_siblings(output, only_own=True)
+    except OSError as exc:
+        raise KpatchError(f"cannot write the overlay: {exc.strerror or exc}"
+                          + (f" ({exc.filename})" if exc.filename else ""),
+                          file=str(output)) from None
     return writes + removals
 
 
+def _copy_kept(output: Path, staging: Path, replaced: set[str]) -> None:
+    """Copy everything of ``output`` that kpatch does not replace or remove."""
+    if not output.is_dir():
+        return
+    for folder, dirs, files in os.walk(output):
+        relative = Path(folder).relative_to(output)
+        for name in list(dirs):
+            source = Path(folder) / name
+            if source.is_symlink():
+                os.symlink(os.readlink(source), staging / relative / name)
+                dirs.remove(name)
+            else:
+                (staging / relative / name).mkdir()
+                shutil.copystat(source, staging / relative / name)
+        for name in files:
+            key = (relative / name).as_posix()
+            if key in replaced:
+                continue
+            shutil.copy2(Path(folder) / name, staging / relative / name,
+                         follow_symlinks=False)
+
+
 def _atomic_write(path: Path, text: str) -> None:
+    """Write one file through a temporary name; it keeps the mode of the file it
+    replaces, or gets the user's umask."""
+    from kpatch.atomicdir import current_umask
+
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~current_umask()
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -261,9 +350,7 @@ class RelocateResult:
 
 
 def base_kustomization_text(base: Path) -> str:
-    from kpatch.inventory import manifest_files
-
-    files = [str(p.relative_to(base)) for p in manifest_files(base)]
+    files = [str(p.relative_to(base)) for p in base_manifests(base)]
     body = dump_yaml({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -271,6 +358,49 @@ def base_kustomization_text(base: Path) -> str:
     })
     return ("# Written by kpatch relocate --write-base-kustomization: kustomize loads a base\n"
             "# only through a kustomization. Lists every manifest in this folder.\n" + body)
+
+
+def base_manifests(base: Path) -> list[Path]:
+    """The manifests of a plain BASE folder; refuses one that resolves outside it
+    (a symlink out of the folder: kustomize would refuse to load it, and a base
+    kustomization must never reach outside its base)."""
+    from kpatch.inventory import manifest_files
+
+    root = base.resolve()
+    files = manifest_files(base)
+    for path in files:
+        resolved = path.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise KpatchError(f"resolves outside BASE (to {resolved}); kustomize refuses "
+                              "such files: copy it into BASE or remove the link",
+                              file=str(path))
+    return files
+
+
+SINGLE_FILE_BASE = "base"
+
+
+def single_file_base(path: Path, command: str) -> dict[str, str]:
+    """Overlay files that make one manifest file a kustomize base: kustomize loads
+    files only from inside a kustomization's own folder, so the overlay carries a
+    copy of the file (with kpatch's header: a re-run refreshes it, a hand edit is
+    detected) under ``base/`` and a kustomization listing it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise KpatchError("not UTF-8 text", file=str(path)) from None
+    except OSError as exc:
+        raise KpatchError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    name = "resources.yaml" if path.name in ("kustomization.yaml", "kustomization.yml",
+                                             "Kustomization") else path.name
+    body = text if text.endswith("\n") or not text else text + "\n"
+    kustomization = dump_yaml({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [name],
+    })
+    return {f"{SINGLE_FILE_BASE}/{KUSTOMIZATION}": with_header(kustomization, command),
+            f"{SINGLE_FILE_BASE}/{name}": with_header(body, command)}
 
 
 def relocate_to_overlay(
@@ -295,7 +425,6 @@ def relocate_to_overlay(
         build_inventory,
         load_inputs,
         load_install_profiles,
-        manifest_files,
         parse_params,
     )
     from kpatch.relocate import plan_relocation
@@ -303,17 +432,17 @@ def relocate_to_overlay(
 
     base_path, output_path = Path(base), Path(output)
     if not base_path.exists():
-        raise KpatchError("no such directory", file=base)
-    if not base_path.is_dir():
-        raise KpatchError("BASE must be a directory: a kustomization, or a folder of "
-                          "manifests", file=base)
+        raise KpatchError("no such file or directory", file=base)
     base_abs, output_abs = base_path.resolve(), output_path.resolve()
-    if output_abs == base_abs or base_abs in output_abs.parents:
+    if base_path.is_dir() and (output_abs == base_abs or base_abs in output_abs.parents):
         raise KpatchError("--output must be outside BASE (kustomize would read the overlay "
                           "as part of its own base)", file=output)
     proposed = None
-    if not is_kustomization_dir(base_path):
-        if not manifest_files(base_path):
+    extra: dict[str, str] = {}
+    if base_path.is_file():
+        extra = single_file_base(base_path, command)
+    elif not is_kustomization_dir(base_path):
+        if not base_manifests(base_path):
             raise KpatchError("directory holds no .yaml, .yml or .json files", file=base)
         proposed = base_kustomization_text(base_path)
         if not write_base_kustomization and not dry_run:
@@ -321,7 +450,8 @@ def relocate_to_overlay(
                 "BASE is a folder of plain manifests without a kustomization.yaml, and "
                 "kustomize cannot load files from outside an overlay's own folder; re-run "
                 "with --write-base-kustomization to create BASE/kustomization.yaml listing "
-                "its manifests (the only file kpatch writes outside --output)", file=base)
+                "its manifests (the only file kpatch writes outside --output), or give "
+                "one manifest file as BASE", file=base)
     profiles = load_install_profiles(inventory_options.profiles, inventory_options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in inventory_options.params.items()], profiles)
     loaded = load_inputs([base], inventory_options.limits, inventory_options.renderer)
@@ -333,8 +463,9 @@ def relocate_to_overlay(
                   if u.reference is not None and not options.rules.is_relocated(u.reference)]
         options = replace(options, pins=pin_digests(moving))
     plan = plan_relocation(inventory, options)
-    reference = os.path.relpath(base_abs, output_abs)
+    reference = SINGLE_FILE_BASE if extra else os.path.relpath(base_abs, output_abs)
     overlay = render_overlay(plan, reference, command)
+    overlay.files.update(extra)
     result = RelocateResult(plan, overlay, output_path, [], proposed, renderer)
     if dry_run:
         return result
@@ -345,8 +476,18 @@ def relocate_to_overlay(
             + " (fix the input, or pass --allow-unrelocated to write the overlay anyway)",
             exit_code=ExitCode.UNRELOCATED)
     plan_writes(overlay, output_path, force)  # refuse before touching BASE
-    if proposed is not None:
-        target = base_path / KUSTOMIZATION
-        _atomic_write(target, proposed)
-    result.written = write_overlay(overlay, output_path, force)
+
+    def write_base() -> None:
+        if proposed is not None:
+            target = base_path / KUSTOMIZATION
+            if not target.exists() or target.read_text(encoding="utf-8") != proposed:
+                _atomic_write(target, proposed)
+
+    result.written = write_overlay(overlay, output_path, force, before_switch=write_base)
+    if not result.written:
+        try:
+            write_base()
+        except OSError as exc:
+            raise KpatchError(f"cannot write: {exc.strerror}",
+                              file=str(base_path / KUSTOMIZATION)) from None
     return result

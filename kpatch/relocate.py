@@ -22,7 +22,7 @@ from kpatch.locate import FieldIndex, compose_block_parts
 from kpatch.model import MISSING, ImageUse, ResourceId, child, lookup, pointer
 from kpatch.profile import BlockLayout, FieldSpec, PullSettings
 from kpatch.reference import ImageReference
-from kpatch.relocation import RelocationRules
+from kpatch.relocation import RelocationRules, check_collisions
 from kpatch.yamledit import Edit, apply_edits, edit_yaml_text
 from kpatch.yamlio import Document, SourceText
 
@@ -570,4 +570,6 @@ def plan_relocation(inventory: Inventory, options: RelocateOptions) -> Relocatio
     if options.pull_policy is not None and options.pull_policy not in PULL_POLICIES:
         raise KpatchError(f"invalid pull policy {options.pull_policy!r}; "
                           f"choose {', '.join(PULL_POLICIES)}")
+    check_collisions(options.rules,
+                     (u.reference for u in inventory.uses if u.reference is not None))
     return Planner(inventory, options).plan()

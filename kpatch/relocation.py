@@ -8,13 +8,18 @@ Three rules, applied in this order:
    normalized name on a path-component boundary wins, and is replaced by ``TO``.
 3. Otherwise the registry is swapped for the target registry, keeping the
    normalized repository path (``busybox`` -> ``<registry>/library/busybox``)
-   under an optional prefix; with ``flatten`` only the last path component is kept.
+   under an optional prefix; with ``flatten`` only the last path component is kept;
+   with ``keep_host`` the source registry's host comes first
+   (``quay.io/acme/tool`` -> ``<registry>/quay.io/acme/tool``).
 
-Tags and digests are never touched.
+Tags and digests are never touched. Two different images must never land on one
+destination (the second push would overwrite the first in the mirror):
+``check_collisions`` refuses such a plan and says how to keep them apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kpatch.errors import KpatchError
@@ -93,10 +98,12 @@ class RelocationRules:
     prefix: str = ""
     mappings: tuple[PrefixMapping, ...] = field(default=())
     flatten: bool = False
+    keep_host: bool = False
 
     @classmethod
     def parse(
-        cls, target: str, mappings: tuple[str, ...] | list[str] = (), flatten: bool = False
+        cls, target: str, mappings: tuple[str, ...] | list[str] = (), flatten: bool = False,
+        keep_host: bool = False,
     ) -> RelocationRules:
         """Build rules from ``HOST[:PORT][/PREFIX]`` and ``FROM=TO`` strings."""
         text = target.strip().rstrip("/")
@@ -110,7 +117,8 @@ class RelocationRules:
         if prefix and not _PATH_RE.fullmatch(prefix):
             raise KpatchError(f"invalid registry prefix {prefix!r} in {target!r}")
         parsed = tuple(PrefixMapping.parse(m) for m in mappings)
-        return cls(registry=host, prefix=prefix, mappings=parsed, flatten=flatten)
+        return cls(registry=host, prefix=prefix, mappings=parsed, flatten=flatten,
+                   keep_host=keep_host)
 
     @property
     def target(self) -> str:
@@ -126,20 +134,72 @@ class RelocationRules:
             for target in (m.normalized_target for m in self.mappings)
         )
 
+    def mapping_for(self, name: str) -> PrefixMapping | None:
+        """The mapping that applies to a normalized name: the longest FROM."""
+        return max((m for m in self.mappings if m.matches(name)),
+                   key=lambda m: len(m.source), default=None)
+
     def relocate(self, ref: ImageReference) -> ImageReference:
         if self.is_relocated(ref):
             return ref
         name = ref.name
-        best = max(
-            (m for m in self.mappings if m.matches(name)),
-            key=lambda m: len(m.source),
-            default=None,
-        )
+        best = self.mapping_for(name)
         if best is not None:
             new_name = best.target + name[len(best.source) :]
             registry, path = split_registry(new_name)
             return ref.moved(registry, path)
         path = ref.repository.rsplit("/", 1)[-1] if self.flatten else ref.repository
+        if self.keep_host:
+            path = f"{host_component(ref.domain)}/{path}"
         if self.prefix:
             path = f"{self.prefix}/{path}"
         return ref.moved(self.registry, path)
+
+
+def host_component(domain: str) -> str:
+    """A registry host as one repository path component (``localhost:5000`` ->
+    ``localhost-5000``: a colon is not allowed in a path)."""
+    return domain.lower().replace(":", "-")
+
+
+def check_collisions(rules: RelocationRules, references: Iterable[ImageReference]) -> None:
+    """Refuse when two different images would land on one destination."""
+    sources: dict[str, dict[str, ImageReference]] = {}
+    for ref in references:
+        if rules.is_relocated(ref):
+            continue  # already in the mirror: its origin is unknown, it does not move
+        sources.setdefault(rules.relocate(ref).normalized, {})[ref.normalized] = ref
+    clashes = [(dest, list(found.values())) for dest, found in sources.items() if len(found) > 1]
+    if not clashes:
+        return
+    described = "; ".join(
+        " and ".join(ref.normalized for ref in refs) + f" would both become {dest}"
+        for dest, refs in clashes)
+    raise KpatchError(
+        f"two different images would land on one destination (the second push would "
+        f"overwrite the first): {described}; nothing was written. "
+        + _way_out(rules, clashes[0][1]))
+
+
+def _way_out(rules: RelocationRules, refs: list[ImageReference]) -> str:
+    second = refs[1]
+    mapped = rules.mapping_for(second.name)
+    hints = []
+    if mapped is None and not rules.keep_host and len({ref.domain for ref in refs}) > 1:
+        hint = RelocationRules(rules.registry, rules.prefix, rules.mappings, rules.flatten,
+                               keep_host=True).relocate(second)
+        hints.append(f"--keep-registry-host (puts the source registry in the path: "
+                     f"{second.name} -> {hint.name})")
+    if mapped is None and rules.flatten and len({ref.repository for ref in refs}) > 1:
+        hints.append("dropping --flatten")
+    if mapped is not None:
+        last = mapped.source.rsplit("/", 1)[-1]
+        hints.append(f"another target for one --map, e.g. --map {mapped.source}="
+                     f"{mapped.target}/{host_component(last)}")
+    else:
+        source = second.name.rsplit("/", 1)[0] if "/" in second.repository else second.name
+        tail = source[len(second.domain) + 1:] if source.startswith(second.domain + "/") \
+            else source
+        target = f"{rules.target}/{host_component(second.domain)}/{tail}"
+        hints.append(f"a --map for one of them, e.g. --map {source}={target}")
+    return "Keep them apart with " + ", or ".join(hints) + "."

@@ -45,12 +45,85 @@ class CommandRenderer:
             raise KpatchError(f"cannot run {self.command[0]}: {exc.strerror}",
                               file=str(path)) from None
         if done.returncode != 0:
-            lines = [ln.strip() for ln in done.stderr.splitlines() if ln.strip()]
-            detail = lines[-1] if lines else f"exit code {done.returncode}"
-            if detail.lower().startswith("error: "):
-                detail = detail[len("error: "):]
-            raise KpatchError(f"{self.name} failed: {detail}", file=str(path))
+            raise renderer_error(self.name, path, done.stderr, done.returncode)
         return done.stdout
+
+
+# kubectl logs through klog: `E1123 04:24:01.43 747 run.go:72] "command failed" err=...`
+_KLOG = r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "[^"]*" err=(?P<rest>.*)$'
+_REMOTE = (r"accumulating resources from '(?P<ref>(?:https?://|git::|ssh://|git@|"
+           r"(?:github\.com|gitlab\.com|bitbucket\.org)/)[^']*)'")
+
+
+def renderer_lines(stderr: str) -> list[str]:
+    """The error a renderer printed, as the lines that matter: klog's prefix and
+    Go quoting removed, blank lines and the closing ``>`` dropped."""
+    import json  # here: only a failed render gets this far
+    import re
+
+    klog = re.compile(_KLOG)
+    out: list[str] = []
+    lines = stderr.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        match = klog.match(line.strip())
+        if match is None:
+            if line.strip():
+                text = line.strip()
+                out.append(text[len("Error: "):] if text.startswith("Error: ") else text)
+            index += 1
+            continue
+        rest = match.group("rest")
+        if rest == "<":  # a multi-line value, tab-indented, closed by " >"
+            index += 1
+            while index < len(lines) and lines[index].strip() != ">":
+                if lines[index].strip():
+                    out.append(lines[index].strip())
+                index += 1
+            index += 1
+            continue
+        if rest.startswith('"'):
+            try:
+                rest = json.loads(rest)
+            except ValueError:
+                rest = rest.strip('"')
+        out += [part.strip() for part in rest.splitlines() if part.strip()]
+        index += 1
+    return out
+
+
+def renderer_error(name: str, path: Path, stderr: str, returncode: int) -> KpatchError:
+    import re
+
+    lines = renderer_lines(stderr) or [f"exit code {returncode}"]
+    message = f"{name} failed: " + (lines[0] if len(lines) == 1 else
+                                     f"{len(lines)} lines of error below")
+    remote = sorted({m.group("ref") for m in re.finditer(_REMOTE, " ".join(lines))})
+    if remote:
+        message = (f"{name} failed: cannot fetch the remote base {', '.join(remote)} "
+                   f"(offline, or no access). {vendor_hint(remote[0], path)}")
+    detail = "\n".join(lines) if len(lines) > 1 or remote else None
+    return KpatchError(message, file=str(path), detail=detail)
+
+
+def vendor_hint(reference: str, kustomization: Path) -> str:
+    """How to replace a remote base by a local copy."""
+    url, _, query = reference.partition("?")
+    ref = next((v for k, _, v in (p.partition("=") for p in query.split("&"))
+                if k in ("ref", "version")), None)
+    if url.startswith("git::"):
+        url = url[len("git::"):]
+    host_path = url.split("://", 1)[-1]
+    parts = host_path.split("/")
+    repo, subdir = "/".join(parts[:3]), "/".join(parts[3:])
+    repo = repo.removesuffix(".git")
+    name = parts[2].removesuffix(".git") if len(parts) > 2 else "base"
+    clone = f"git clone --depth 1{f' --branch {ref}' if ref else ''} https://{repo} vendor/{name}"
+    local = f"vendor/{name}/{subdir}".rstrip("/")
+    return (f"Vendor it: where the network is reachable, run `{clone}` in "
+            f"{kustomization}, commit the copy, and list `{local}` instead of the URL "
+            "in the kustomization's resources.")
 
 
 RENDERERS: dict[str, CommandRenderer] = {

@@ -33,6 +33,22 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ANCHOR_RE = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]")
 
 
+# The largest value each limit may be raised to. Past these, kpatch would no longer
+# fail cleanly: libyaml's composer recurses in C and crashes the process near
+# 30,000 levels, and Python walks documents recursively (the CLI allows 10,000
+# frames, a few per level); a string of 4 GiB does not fit a 24 GiB machine
+# once parsed.
+_LIMIT_CEILINGS = {
+    "max_input_bytes": 4 * 1024 ** 3,
+    "max_documents": 10_000_000,
+    "max_expanded_nodes": 100_000_000,
+    "max_embedded_bytes": 256 * 1024 ** 2,
+    "max_depth": 1000,
+}
+_LIMIT_OPTIONS = {"max_input_bytes": "--max-input-bytes / KPATCH_MAX_INPUT_BYTES",
+                  "max_depth": "KPATCH_MAX_DEPTH"}
+
+
 @dataclass(frozen=True)
 class LoadLimits:
     """Bounds on what kpatch reads; each can be raised by option or environment."""
@@ -42,8 +58,17 @@ class LoadLimits:
     max_expanded_nodes: int = 1_000_000
     max_embedded_bytes: int = 1024 * 1024
     # libyaml's composer recurses in C: tens of thousands of levels crash the
-    # process (seen: segfault at 30,000). Manifests nest a few dozen deep.
+    # process (seen: segfault at 30,000). Manifests nest a few dozen deep. The
+    # depth check runs before the composer, whatever the input's size.
     max_depth: int = 500
+
+    def __post_init__(self) -> None:
+        for name, ceiling in _LIMIT_CEILINGS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:
+                option = _LIMIT_OPTIONS.get(name, f"KPATCH_{name.upper()}")
+                raise KpatchError(f"{option} must be a whole number from 1 to {ceiling}, "
+                                  f"not {value!r}")
 
     @classmethod
     def from_environment(cls, **overrides: int | None) -> LoadLimits:
@@ -150,8 +175,38 @@ class Document:
         return line0 + 1 + self.line_offset
 
 
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """``construct_mapping`` that refuses a key given twice, as kubectl and kustomize
+    do (PyYAML keeps the last value: an ``image:`` written twice would vanish).
+
+    Fast: a mapping with distinct keys builds a dict as long as its list of
+    pairs, so only a shorter dict, or one with merge keys (``<<``, which may
+    legitimately override), pays for looking at each key."""
+    own = node.value  # flatten_mapping drops merge pairs from this list in place
+    mapping: dict[Any, Any] = loader.construct_mapping(node)
+    if len(mapping) != len(own) or node.value is not own:
+        _refuse_duplicate_keys(loader, own)
+    return mapping
+
+
+def _refuse_duplicate_keys(loader: yaml.SafeLoader,
+                           pairs: list[tuple[yaml.Node, yaml.Node]]) -> None:
+    first: dict[Any, yaml.Node] = {}
+    for key_node, _ in pairs:
+        try:
+            key = loader.construct_object(key_node)
+            earlier = first.setdefault(key, key_node)
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+        if earlier is not key_node:
+            raise yaml.constructor.ConstructorError(
+                f"first at line {earlier.start_mark.line + 1}", earlier.start_mark,
+                f"duplicate key {key!r}", key_node.start_mark)
+
+
 class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
-    """CSafeLoader that records where every mapping and sequence it builds starts."""
+    """CSafeLoader that records where every mapping and sequence it builds starts,
+    and refuses duplicate keys."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -162,7 +217,7 @@ class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
         mark = node.start_mark
         self.tracked[id(data)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
         yield data
-        data.update(self.construct_mapping(node))
+        data.update(_unique_mapping(self, node))
 
     def construct_tracked_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
         data: list[Any] = []
@@ -177,15 +232,38 @@ _TrackingLoader.add_constructor(
 )
 
 
+_TrackingLoader.add_constructor(
+    "tag:yaml.org,2002:seq", _TrackingLoader.construct_tracked_seq
+)
+
+
 class _PlainLoader(_Loader):  # type: ignore[valid-type,misc]
-    """For input whose lines are never reported (patch bodies): no positions."""
+    """For input whose lines are never reported (patch bodies): no positions,
+    duplicate keys refused all the same."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.tracked: dict[int, int] = {}
-_TrackingLoader.add_constructor(
-    "tag:yaml.org,2002:seq", _TrackingLoader.construct_tracked_seq
-)
+
+    def construct_unique_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        yield data
+        data.update(_unique_mapping(self, node))
+
+
+_PlainLoader.add_constructor("tag:yaml.org,2002:map", _PlainLoader.construct_unique_map)
+
+
+def unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for json.loads: a key given twice is an error."""
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return mapping
 
 
 def _error_line(exc: yaml.YAMLError) -> int | None:
@@ -361,3 +439,18 @@ def _check_expansion(
         else:
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def read_stdin_text() -> str:
+    """Standard input as UTF-8 text, or an error naming it (not a traceback)."""
+    import sys
+
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise KpatchError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                          f"{exc.start})", file="<stdin>", line=line) from None

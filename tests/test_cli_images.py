@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -103,33 +101,7 @@ def test_unresolved_images_are_warned_about() -> None:
     assert "--param redis-enterprise.operatorVersion" in err
 
 
-BAD = [
-    ("malformed.yaml", "fixtures/bad/malformed.yaml:11: invalid YAML"),
-    ("alias-bomb.yaml", "fixtures/bad/alias-bomb.yaml:13: document expands to more than"),
-    ("not-a-mapping.yaml", "fixtures/bad/not-a-mapping.yaml:6: document 2 is not a mapping"),
-    ("broken-imageconfig.yaml",
-     "fixtures/bad/broken-imageconfig.yaml:12: ConfigMap cass-operator-manager-config: "
-     "/data/image_config.yaml: embedded ImageConfig is broken"),
-    ("invalid-image.yaml",
-     "fixtures/bad/invalid-image.yaml:10: Deployment shouting: "
-     "/spec/template/spec/containers/0/image: invalid image reference 'docker.io/Acme/App:1.0'"),
-    ("missing-kind.yaml", "fixtures/bad/missing-kind.yaml:1: not a Kubernetes resource"),
-]
-
-
-@pytest.mark.parametrize(("name", "message"), BAD, ids=[b[0] for b in BAD])
-def test_bad_input_gives_one_line_naming_the_place(name: str, message: str) -> None:
-    # A real process: what a user sees, traceback or not.
-    done = subprocess.run(
-        [sys.executable, "-m", "kpatch", "images", f"fixtures/bad/{name}"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert done.returncode == 2
-    assert done.stdout == ""
-    lines = done.stderr.strip().split("\n")
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("kpatch: error: " + message)
-    assert "Traceback" not in done.stderr
+# Bad input files: the table in fixtures/bad/cases.yaml (tests/test_bad_inputs.py).
 
 
 @pytest.mark.parametrize(

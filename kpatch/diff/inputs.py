@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from kpatch.errors import KpatchError
 from kpatch.inventory import manifest_files
 from kpatch.kustomize.builtin import SUPPORTED_FIELDS, BuiltinRenderer, Unsupported, legacy_sort
 from kpatch.render import Rendered, is_kustomization_dir, render_tree
-from kpatch.yamlio import Document, LoadLimits, SourceText, load_stream
+from kpatch.yamlio import Document, LoadLimits, SourceText, load_stream, read_stdin_text
 
 # Fields an overlay may use for its own transformations to be applied in process.
 IN_PROCESS_FIELDS = SUPPORTED_FIELDS - {"components"}
@@ -51,7 +50,7 @@ def _from_rendered(rendered: Rendered, label: str, limits: LoadLimits) -> list[D
 
 def load_side(path: str, renderer: str, limits: LoadLimits, stdin: str | None = None) -> Loaded:
     if path == "-":
-        text = stdin if stdin is not None else sys.stdin.read()
+        text = stdin if stdin is not None else read_stdin_text()
         return Loaded(load_stream(text, "<stdin>", limits), Side("<stdin>"))
     target = Path(path)
     if not target.exists():

@@ -28,7 +28,7 @@ from kpatch.kustomize.json6902 import PatchError, PatchTestFailed, apply_operati
 from kpatch.kustomize.selectors import literal_name, matches_target
 from kpatch.kustomize.smp import strategic_merge
 from kpatch.render import KUSTOMIZATION_FILES
-from kpatch.yamlio import Document, LoadLimits, load_stream
+from kpatch.yamlio import Document, LoadLimits, load_stream, unique_json_object
 
 Resource = dict[str, Any]
 
@@ -329,7 +329,7 @@ def load_patch_documents(text: str, source: str, limits: LoadLimits) -> list[Any
         body = "" if newline < 0 else body[newline + 1 :]
     if body[:1] in ("[", "{") and len(text) <= limits.max_input_bytes:
         try:
-            return [json.loads(body)]
+            return [json.loads(body, object_pairs_hook=unique_json_object)]
         except ValueError:
             pass
     return [d.data for d in load_stream(text, source, limits, track=False)]
