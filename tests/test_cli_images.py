@@ -96,11 +96,20 @@ def test_profile_selection_narrows_what_is_found() -> None:
 
 
 def test_unresolved_images_are_warned_about() -> None:
+    # No operator in the input: the newest release is assumed, and said once.
     code, out, err = run("images", "fixtures/redis-enterprise/clusters.yaml", "--format", "json")
     assert code == 0
-    assert sum(1 for i in json.loads(out) if i["image"] is None) == 3
-    assert err.count("kpatch: warning:") == 3
+    assert all(i["image"] for i in json.loads(out))
+    assert err.count("kpatch: warning:") == 1
+    assert "assuming operator release 8.0.20-23" in err
     assert "--param redis-enterprise.operatorVersion" in err
+    # A release newer than kpatch's table: the RS release is unknown, and said.
+    code, out, err = run("images", "fixtures/redis-enterprise/clusters.yaml", "--format", "json",
+                         "--param", "redis-enterprise.operatorVersion=9.9.9-1")
+    assert code == 0
+    assert [i["component"] for i in json.loads(out) if i["image"] is None] == ["redis-enterprise"]
+    assert err.count("kpatch: warning:") == 1
+    assert "--param redis-enterprise.rsVersion" in err
 
 
 BAD = [
