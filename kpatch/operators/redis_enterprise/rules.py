@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from kpatch.implicit import RuleContext
+from kpatch.implicit import OperatorRelease, RuleContext
 from kpatch.model import ResourceId, lookup
 from kpatch.model import text_or_none as _text
 from kpatch.reference import parse_reference
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 PROFILE = "redis-enterprise"
 RELEASES_FILE = Path(__file__).with_name("releases.yaml")
 K8S_DOCS = "RedisLabs/redis-enterprise-k8s-docs"
+# The operator's Deployment and container (bundle.yaml at every tag).
+OPERATOR_NAME = "redis-enterprise-operator"
 
 # The image specs of a RedisEnterpriseCluster and the component each pulls
 # (redis_enterprise_cluster_api.md, RedisEnterpriseClusterSpec, at every tag).
@@ -185,6 +187,8 @@ def operator_release(ctx: RuleContext) -> Release:
 def _operator_release(ctx: RuleContext, table: ReleaseTable) -> Release:
     paths = list(dict.fromkeys(f.operator_path for f in table.flavours))
     found = ctx.operator_release(PROFILE, paths)  # warns when --param contradicts the input
+    if found is None or found.image is None:
+        found = operator_by_name(ctx, found)
     flavour, flavour_source = detect_flavour(ctx, table, found.image if found else None)
     if found is None:
         newest = table.newest
@@ -205,6 +209,30 @@ def _operator_release(ctx: RuleContext, table: ReleaseTable) -> Release:
                    call_home_source)
 
 
+def operator_by_name(ctx: RuleContext, given: OperatorRelease | None) -> OperatorRelease | None:
+    """The operator container by its name when its image is under a repository
+    kpatch cannot recognise (a mirror that flattened ``redislabs/operator`` to
+    ``flat/operator``): Deployment ``redis-enterprise-operator``, container
+    ``redis-enterprise-operator`` (bundle.yaml and openshift/operator_rhel.yaml at
+    every tag)."""
+    for doc, rid in ctx.resources:
+        if rid.kind != "Deployment" or rid.name != OPERATOR_NAME:
+            continue
+        for use in ctx.written_in(rid):
+            container = lookup(doc.data, use.tokens[:-1])
+            if (use.reference is None or not use.reference.tag or not isinstance(container, dict)
+                    or container.get("name") != OPERATOR_NAME):
+                continue
+            source = f"the operator image {use.image} in {rid}"
+            if given is None:
+                return OperatorRelease(use.reference.tag, source, use.image)
+            if given.version != use.reference.tag:
+                ctx.warn(f"{given.source}={given.version} contradicts {source}; "
+                         f"using {given.version}")
+            return OperatorRelease(given.version, given.source, use.image)
+    return given
+
+
 def detect_flavour(ctx: RuleContext, table: ReleaseTable,
                    image: str | None) -> tuple[Flavour, str]:
     """Docker Hub or OpenShift: from the operator image's repository and tag
@@ -217,6 +245,10 @@ def detect_flavour(ctx: RuleContext, table: ReleaseTable,
         candidates = [f for f in table.flavours
                       if ref.repository == f.operator_path
                       or ref.repository.endswith("/" + f.operator_path)]
+        if not candidates:  # a flattened mirror keeps only the last name
+            last = ref.repository.rpartition("/")[2]
+            candidates = [f for f in table.flavours
+                          if f.operator_path.rpartition("/")[2] == last]
         # The most specific one: a tag suffix that matches beats none.
         candidates.sort(key=lambda f: -len(f.tag_suffix))
         from_image = next((f for f in candidates if (ref.tag or "").endswith(f.tag_suffix)),
