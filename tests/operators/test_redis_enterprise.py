@@ -147,7 +147,7 @@ def test_every_row_resolves_to_the_images_it_names(version: str, tmp_path: Path)
     entry = TABLE.releases[version]
     assert {"operator", "rs"} <= entry.provenance.keys(), version
     assert all("@" in cite for cite in entry.provenance.values())
-    assert entry.call_home_client == ("call_home_client" in entry.provenance)
+    assert bool(entry.call_home_client) == ("call_home_client" in entry.provenance)
     for flavour, operator, rs in (
             ("dockerhub", f"redislabs/operator:{version}", entry.rs),
             ("openshift", f"{RH}/redis-enterprise-operator:{version}", entry.rs_openshift)):
@@ -163,7 +163,7 @@ def test_every_row_resolves_to_the_images_it_names(version: str, tmp_path: Path)
         }
         if entry.call_home_client:
             expected["/spec/usageMeter/callHomeClient/imageSpec"] = (
-                f"{chosen.images['call-home-client']}:{version}")
+                f"{chosen.images['call-home-client']}:{entry.call_home_client}")
         assert images == expected, (version, flavour)
 
 
@@ -308,7 +308,7 @@ def test_regenerate_reads_every_tag_with_git(tmp_path: Path) -> None:
     assert list(by_version) == ["6.0.6-6", "7.4.6-9", "7.22.0-7"]  # 5.x left out
     old = by_version["6.0.6-6"]
     assert (old["rs"], old["rs_openshift"], old["call_home_client"]) == (
-        "6.0.6-35", "6.0.6-35.rhel7-openshift", False)
+        "6.0.6-35", "6.0.6-35.rhel7-openshift", None)
     assert {(p["fact"], p["file"], p["line"], p["tag"]) for p in old["provenance"]} == {
         ("operator", "bundle.yaml", 7, "v6.0.6-6"),
         ("rs_openshift", "openshift/redis-enterprise-cluster_rhel.yaml", 3, "v6.0.6-6"),
@@ -316,7 +316,9 @@ def test_regenerate_reads_every_tag_with_git(tmp_path: Path) -> None:
     }
     new = by_version["7.22.0-7"]
     assert (new["rs"], new["rs_openshift"], new["call_home_client"]) == (
-        "7.22.0-28", "7.22.0-28", True)
+        "7.22.0-28", "7.22.0-28", "7.22.0-7")
+    assert {(p["fact"], p["line"]) for p in new["provenance"]} >= {
+        ("call_home_client", 3), ("call_home_client_tag", 3)}
     rs_fact = next(p for p in new["provenance"] if p["fact"] == "rs")
     assert rs_fact["repository"] == "redis/docs" and rs_fact["documented"] is True
     mislabelled = by_version["7.4.6-9"]
@@ -334,4 +336,4 @@ def test_regenerate_reads_every_tag_with_git(tmp_path: Path) -> None:
     # The file it writes is the file the rules read.
     table = release_table(output)
     assert table.newest.operator == "7.22.0-7"
-    assert table.releases["7.22.0-7"].call_home_client
+    assert table.releases["7.22.0-7"].call_home_client == "7.22.0-7"

@@ -79,7 +79,7 @@ class Release:
     operator: str
     rs: str | None
     rs_openshift: str | None
-    call_home_client: bool
+    call_home_client: str | None  # the client's tag when the release runs it
     provenance: list[Fact] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -188,7 +188,7 @@ def read_tag(git: Git, tag: str, release: str, notes: ReleaseNotes) -> Release:
     bundle_operator = operator_line[1].group(1).removesuffix(".rhel7")
     if bundle_operator != release:
         return documented_release(tag, release, bundle_operator, notes)
-    row = Release(release, None, None, False)
+    row = Release(release, None, None, None)
     row.provenance.append(fact("operator", "bundle.yaml", operator_line[0]))
 
     for path in RHEL_EXAMPLES:
@@ -235,17 +235,30 @@ def read_tag(git: Git, tag: str, release: str, notes: ReleaseNotes) -> Release:
             continue
         found = find_line(crd, r"^\s*callHomeClient:")
         if found:
-            row.call_home_client = True
             row.provenance.append(fact("call_home_client", path, found[0]))
+            row.call_home_client = call_home_tag(row, release, notes)
         break
     return row
+
+
+def call_home_tag(row: Release, release: str, notes: ReleaseNotes) -> str:
+    """The call-home client's tag: the one its release note lists, else the
+    operator release (what every release note from 7.22.0-7 on lists)."""
+    listed = notes.find(release, r"^redislabs/re-call-home-client:")
+    if listed is not None:
+        row.provenance.append(Fact("call_home_client_tag", REDIS_DOCS, listed.file, listed.line,
+                                   commit=notes.commit, documented=True))
+        return listed.image.rpartition(":")[2]
+    row.notes.append("call-home client tag: no release note lists it; the operator release is "
+                     "assumed, as every release note from 7.22.0-7 on lists")
+    return release
 
 
 def documented_release(tag: str, release: str, bundle_operator: str,
                        notes: ReleaseNotes) -> Release:
     """A tag whose bundle names another release: the release is known from its
     release note only (or not at all)."""
-    row = Release(release, None, None, False)
+    row = Release(release, None, None, None)
     row.notes.append(f"tag {tag} points at the files of operator {bundle_operator}; "
                      "this row comes from the release notes")
     operator = notes.find(release, r"^redislabs/operator:")
@@ -265,9 +278,9 @@ def documented_release(tag: str, release: str, bundle_operator: str,
     if rhel is not None:
         row.rs_openshift = rhel.image.rpartition(":")[2]
         row.provenance.append(fact("rs_openshift", rhel))
-    call_home = notes.find(release, r"call-home-client:")
+    call_home = notes.find(release, r"^redislabs/re-call-home-client:")
     if call_home is not None:
-        row.call_home_client = True
+        row.call_home_client = call_home.image.rpartition(":")[2]
         row.provenance.append(fact("call_home_client", call_home))
     return row
 
@@ -378,7 +391,8 @@ def render(k8s_commit: str | None, notes: ReleaseNotes, flavours: Iterable[Flavo
         "# Do not edit by hand: regenerate, then review the diff.",
         "#",
         "# rs: the tag of the Redis Enterprise Software image on Docker Hub (redislabs/redis);",
-        "# rs_openshift: its tag in the OpenShift flavour (the RHEL example's versionTag).",
+        "# rs_openshift: its tag in the OpenShift flavour (the RHEL example's versionTag);",
+        "# call_home_client: the call-home client's tag when the release runs it, else null.",
         "# Each provenance entry names the file, line and tag (or commit) the fact was read",
         "# from; documented: true marks facts found only in the release notes.",
         "upstream:",

@@ -78,7 +78,7 @@ class ReleaseRow:
     operator: str
     rs: str | None
     rs_openshift: str | None
-    call_home_client: bool
+    call_home_client: str | None  # its tag when the release runs it
     provenance: dict[str, str]  # fact -> "file:line@tag"
 
 
@@ -126,7 +126,7 @@ def release_table(path: Path = RELEASES_FILE) -> ReleaseTable:
         str(r["operator"]): ReleaseRow(
             operator=str(r["operator"]), rs=_text(r.get("rs")),
             rs_openshift=_text(r.get("rs_openshift")),
-            call_home_client=bool(r.get("call_home_client")),
+            call_home_client=_text(r.get("call_home_client")),
             provenance={str(p["fact"]): _cite(p) for p in r.get("provenance") or []},
         )
         for r in data["releases"]
@@ -148,7 +148,7 @@ class Release:
     row: ReleaseRow | None  # None: a release the table does not have
     rs: str | None
     rs_source: str
-    call_home_client: bool
+    call_home_client: str | None  # the client's tag when the release runs it
     call_home_source: str
 
     def default_repository(self, component: str) -> str | None:
@@ -159,8 +159,7 @@ class Release:
         if component == "redis-enterprise":
             return self.rs, self.rs_source
         if component == "call-home-client":
-            # Release notes list re-call-home-client/call-home-client:<operator release>.
-            return self.operator, f"the operator release {self.operator} ({self.source})"
+            return self.call_home_client, self.call_home_source
         suffix = self.flavour.tag_suffix
         return (self.operator + suffix,
                 f"the operator release {self.operator}{' with ' + suffix if suffix else ''} "
@@ -298,22 +297,27 @@ def paired_rs(ctx: RuleContext, table: ReleaseTable, row: ReleaseRow | None, fla
 
 
 def call_home_default(table: ReleaseTable, row: ReleaseRow | None,
-                      version: str) -> tuple[bool, str]:
-    """Whether the release runs the call-home client: the CRD has
+                      version: str) -> tuple[str | None, str]:
+    """Whether the release runs the call-home client, and its tag: the CRD has
     ``spec.usageMeter.callHomeClient`` ("Enabled by default",
-    crds/rec_crd.yaml:7156@v7.22.0-7) from 7.22.0-7 on."""
+    crds/rec_crd.yaml:7156@v7.22.0-7) from 7.22.0-7 on; the release notes list
+    the client at the operator release's tag (7-22-0-7-april2025.md:81)."""
     if row is not None:
         if row.call_home_client:
-            return True, (f"operator {version} runs it unless disabled "
-                          f"({row.provenance.get('call_home_client')})")
-        return False, f"operator {version} has no call-home client"
+            tag_cite = row.provenance.get("call_home_client_tag", "the operator release")
+            return row.call_home_client, (
+                f"operator {version} runs it unless disabled "
+                f"({row.provenance.get('call_home_client')}), tag {row.call_home_client} "
+                f"({tag_cite})")
+        return None, f"operator {version} has no call-home client"
     first = table.first_call_home
     if first is not None and version_key(version) >= version_key(first.operator):
-        return True, (f"operator {version} is not in kpatch's release table; releases from "
-                      f"{first.operator} run it unless disabled "
-                      f"({first.provenance.get('call_home_client')})")
-    return False, f"operator {version} is older than {first.operator if first else 'any'} " \
-                  "release with a call-home client"
+        return version, (f"operator {version} is not in kpatch's release table; releases from "
+                         f"{first.operator} run it unless disabled "
+                         f"({first.provenance.get('call_home_client')}), tagged with the "
+                         "operator release")
+    return None, (f"operator {version} is older than "
+                  f"{first.operator if first else 'any'} release with a call-home client")
 
 
 # --- what each RedisEnterpriseCluster pulls -------------------------------------------
