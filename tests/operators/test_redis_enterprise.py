@@ -78,6 +78,33 @@ def test_conformance(case: dict[str, Any], tmp_path: Path) -> None:
             assert word in warning, f"{word!r} not in {warning!r}"
 
 
+RELOCATABLE = [c for c in CASES if not any(i.endswith(" ?") for i in c["images"])]
+
+
+@pytest.mark.parametrize("case", RELOCATABLE, ids=[c["rule"] for c in RELOCATABLE])
+def test_conformance_input_relocates_to_the_exact_destinations(
+        case: dict[str, Any], tmp_path: Path) -> None:
+    """What each rule resolves, kpatch relocate moves: every image of the input
+    lands at exactly the planned destination, written out in the operator's shape."""
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "input.yaml").write_text(case["input"], encoding="utf-8")
+    (base / "kustomization.yaml").write_text("resources: [input.yaml]\n", encoding="utf-8")
+    params = dict(case.get("params") or {})
+    args = [arg for key, value in params.items() for arg in ("--param", f"{key}={value}")]
+    done = kpatch("relocate", str(base), "--registry", "registry.corp:5000/mirror",
+                  "--output", str(tmp_path / "overlay"), *args)
+    assert done.returncode == 0, done.stderr
+    before = inventory_of(kustomize(base), "base", params)
+    after = inventory_of(kustomize(tmp_path / "overlay"), "overlay", params)
+    target = RelocationRules.parse("registry.corp:5000/mirror")
+    moved = {(u.resource, u.path): u.image for u in after.uses}
+    assert len(moved) == len(before.uses)
+    for use in before.uses:
+        assert use.reference is not None
+        assert moved[(use.resource, use.path)] == str(target.relocate(use.reference)), use.path
+
+
 # --- the release table ---------------------------------------------------------------
 
 OLDEST, MIDDLE, NEWEST = "6.0.6-6", "7.22.0-7", "8.0.20-23"

@@ -343,7 +343,9 @@ def image_spec(ctx: RuleContext, release: Release, doc: Document, rid: ResourceI
     ``repository`` without ``versionTag``: the operator fills in its own version;
     openshift/rec_rhel.yaml relies on it at every tag from 6.0.12-5
     (rec_rhel.yaml:11-14@v6.0.12-5, :30-37@v8.0.20-23), and the CRD does not
-    require versionTag (crds/rec_crd.yaml:310-331@v8.0.20-23).
+    require versionTag (crds/rec_crd.yaml:310-331@v8.0.20-23). A spec without
+    ``repository`` (only ``imagePullPolicy``, say) takes the flavour's default
+    repository the same way (inferred: the CRD requires neither).
     """
     block = lookup(doc.data, tokens)
     field = ".".join(tokens)
@@ -368,17 +370,30 @@ def image_spec(ctx: RuleContext, release: Release, doc: Document, rid: ResourceI
     if not isinstance(block, dict):
         return  # the locator reports a malformed spec
     written = ctx.written(rid, tokens)
-    if written is None or _text(block.get("versionTag")) or _text(block.get("digestHash")):
+    own_repository = _text(block.get("repository"))
+    own_tag, digest = _text(block.get("versionTag")), _text(block.get("digestHash"))
+    if written is None or (own_repository and (own_tag or digest)):
         return  # spelled out: the locator reported it as written
-    if tag is None:
+    filled = []
+    if not own_repository:
+        filled.append(f"repository left out: the operator pulls {repository} "
+                      f"({release.flavour.name} default)")
+    if not own_tag and not digest:
+        filled.append(f"versionTag left out: the operator fills in its own, the tag from "
+                      f"{tag_source}")
+    base = own_repository or repository
+    if base is None or (tag is None and not own_tag and not digest):
         written.image, written.reference = None, None
-        written.reason = (f"{field}.versionTag left out: the operator fills in its own; "
-                          f"{tag_source}")
+        written.reason = f"{field}: " + "; ".join(filled) + (
+            f"; {tag_source}" if base else f"; the {release.flavour.name} flavour has no default")
         return
-    text = f"{written.image}:{tag}"
+    text = base
+    if own_tag or (tag and not digest):
+        text += f":{own_tag or tag}"
+    if digest:
+        text += f"@{digest}"
     written.image, written.reference = text, parse_reference(text)
-    written.reason = (f"{field}.versionTag left out: the operator fills in its own, the tag "
-                      f"from {tag_source}")
+    written.reason = f"{field}: " + "; ".join(filled)
 
 
 def call_home_client(ctx: RuleContext, release: Release, doc: Document, rid: ResourceId) -> None:
