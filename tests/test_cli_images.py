@@ -96,12 +96,13 @@ def test_profile_selection_narrows_what_is_found() -> None:
 
 
 def test_unresolved_images_are_warned_about() -> None:
-    # No operator in the input: the newest release is assumed, and said once.
+    # No operator in the input: the release a cluster's bootstrapper names is taken,
+    # and said once.
     code, out, err = run("images", "fixtures/redis-enterprise/clusters.yaml", "--format", "json")
     assert code == 0
     assert all(i["image"] for i in json.loads(out))
     assert err.count("kpatch: warning:") == 1
-    assert "assuming operator release 8.0.20-23" in err
+    assert "taking operator release 7.2.4-7" in err
     assert "--param redis-enterprise.operatorVersion" in err
     # A release newer than kpatch's table: the RS release is unknown, and said.
     code, out, err = run("images", "fixtures/redis-enterprise/clusters.yaml", "--format", "json",

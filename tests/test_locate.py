@@ -104,11 +104,7 @@ spec:
           "/spec/redisEnterpriseImageSpec", "block"),
          ("gcr.io/p/redislabs/operator:7.2.4-7", "/spec/bootstrapperImageSpec", "block"),
          ("gcr.io/p/redislabs/k8s-controller:7.2.4-7",
-          "/spec/redisEnterpriseServicesRiggerImageSpec", "block"),
-         # No operator in the input: the newest release (8.0.20-23) is assumed,
-         # and it runs the call-home client unless disabled.
-         ("redislabs/re-call-home-client:8.0.20-23", "/spec/usageMeter/callHomeClient/imageSpec",
-          "implicit")],
+          "/spec/redisEnterpriseServicesRiggerImageSpec", "block")],
         id="redis-specs-with-registry-in-repository",
     ),
     pytest.param(

@@ -188,7 +188,17 @@ def _operator_release(ctx: RuleContext, table: ReleaseTable) -> Release:
     found = ctx.operator_release(PROFILE, paths)  # warns when --param contradicts the input
     if found is None or found.image is None:
         found = operator_by_name(ctx, found)
-    flavour, flavour_source = detect_flavour(ctx, table, found.image if found else None)
+    from_cluster = release_from_clusters(ctx, table) if found is None else None
+    image = found.image if found else from_cluster.image if from_cluster else None
+    flavour, flavour_source = detect_flavour(ctx, table, image)
+    if found is None and from_cluster is not None:
+        version = from_cluster.version.removesuffix(flavour.tag_suffix) if (
+            flavour.tag_suffix) else from_cluster.version
+        ctx.warn(f"no Redis Enterprise operator in the input: taking operator release {version} "
+                 f"({flavour.name} images) from {from_cluster.source}; pass --param "
+                 f"{PROFILE}.operatorVersion=VERSION to say which")
+        found = OperatorRelease(from_cluster.version, f"assumed from {from_cluster.source}",
+                                from_cluster.image)
     if found is None:
         newest = table.newest
         ctx.warn(f"no Redis Enterprise operator in the input: assuming operator release "
@@ -230,6 +240,33 @@ def operator_by_name(ctx: RuleContext, given: OperatorRelease | None) -> Operato
                          f"using {given.version}")
             return OperatorRelease(given.version, given.source, use.image)
     return given
+
+
+def release_from_clusters(ctx: RuleContext, table: ReleaseTable) -> OperatorRelease | None:
+    """Without the operator, the release a cluster names: the bootstrapper runs
+    the operator image, and the bootstrapper and services rigger tags "must match
+    the operator version" (the container-images page of the operator's docs; the
+    README image tables up to 6.2.10-45 list them with the operator's tag)."""
+    for doc, rid in ctx.resources:
+        if rid.kind != "RedisEnterpriseCluster":
+            continue
+        for field, component in (("bootstrapperImageSpec", "bootstrapper"),
+                                 ("redisEnterpriseServicesRiggerImageSpec", "services-rigger")):
+            spec = lookup(doc.data, ("spec", field))
+            if not isinstance(spec, dict):
+                continue
+            tag, repository = _text(spec.get("versionTag")), _text(spec.get("repository"))
+            if not tag or not repository or not version_key(tag):
+                continue
+            # The image that tells the flavour: the bootstrapper's is the operator's;
+            # a services rigger's repository names its flavour's operator image.
+            operator = repository if component == "bootstrapper" else next(
+                (f.operator for f in table.flavours
+                 if repository.rpartition("/")[2]
+                 == f.images.get(component, "").rpartition("/")[2]), repository)
+            return OperatorRelease(tag, f"{rid} spec.{field}.versionTag {tag}",
+                                   f"{operator}:{tag}")
+    return None
 
 
 def detect_flavour(ctx: RuleContext, table: ReleaseTable,
