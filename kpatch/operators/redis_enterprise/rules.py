@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 PROFILE = "redis-enterprise"
 RELEASES_FILE = Path(__file__).with_name("releases.yaml")
 K8S_DOCS = "RedisLabs/redis-enterprise-k8s-docs"
+RELEASE_NOTES = "content/operate/kubernetes/release-notes/"
 # The operator's Deployment and container (bundle.yaml at every tag).
 OPERATOR_NAME = "redis-enterprise-operator"
 
@@ -103,7 +104,9 @@ class ReleaseTable:
 def _cite(entry: Any) -> str:
     if not isinstance(entry, dict):
         return "unknown source"
-    where = f"{entry.get('file')}:{entry.get('line')}"
+    # Release notes by their folder and name: a reason wraps at spaces, and the full
+    # path would not fit a 60-column terminal.
+    where = f"{str(entry.get('file')).removeprefix(RELEASE_NOTES)}:{entry.get('line')}"
     at = entry.get("tag") or str(entry.get("commit") or "")[:7]
     text = f"{entry.get('repository')} {where}@{at}"
     return text + (" (documented only)" if entry.get("documented") else "")
