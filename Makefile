@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/helm.py
 	$(PY) bench/mirror.py
 	$(PY) bench/startup.py
+	$(PY) bench/redis_enterprise.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -270,6 +270,13 @@ class Planner:
         changes: dict[str, Any] = {}
         if new is not None:
             changes.update(block_changes(spec, block, work.doc.data, new))
+            tag_key = spec.block.parts.get("tag")
+            if new.tag and tag_key and not compose_block_parts(spec, block, work.doc.data)[0].get(
+                    "tag"):
+                # A tag the operator fills in (a Redis spec with a repository and no
+                # versionTag): written out, so that the moved image is the one planned
+                # whatever release the operator turns out to be.
+                changes[tag_key] = new.tag
             self.moves.append(Move(use.resource, use.path, use.image, str(new), "block"))
             work.relocated_any = True
         changes.update(self._block_settings(spec.block, block, relocated=new is not None))

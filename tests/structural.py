@@ -29,8 +29,8 @@ def kustomize(path: Path) -> str:
     return done.stdout
 
 
-def inventory_of(text: str, name: str) -> Inventory:
-    return build_inventory(load_stream(text, name), load_profiles(), {})
+def inventory_of(text: str, name: str, params: dict[str, str] | None = None) -> Inventory:
+    return build_inventory(load_stream(text, name), load_profiles(), params or {})
 
 
 def changed_paths(a: Any, b: Any, prefix: Path_ = ()) -> list[Path_]:
@@ -94,6 +94,8 @@ def _allowed(path: Path_, image_paths: list[Path_], base: Any, overlay: Any) -> 
         return True
     if path == RESTART[: len(path)]:
         return True
+    if _holds_only_images(path, image_paths, base, overlay):
+        return True
     if path in outer:
         # A string holding an embedded document: compare inside it.
         old, new = (yaml.safe_load(_at(doc, path)) for doc in (base, overlay))
@@ -106,6 +108,27 @@ def _allowed(path: Path_, image_paths: list[Path_], base: Any, overlay: Any) -> 
                 raise AssertionError(f"{path}#{inner_path} changed inside the embedded document")
         return True
     return False
+
+
+def _holds_only_images(path: Path_, image_paths: list[Path_], base: Any, overlay: Any) -> bool:
+    """A mapping the overlay adds only to hold image settings (a left-out Redis
+    ``usageMeter.callHomeClient.imageSpec`` written out): every leaf in it is an
+    image setting or a pull setting."""
+    try:
+        _at(base, path)
+        return False  # not added: changed
+    except (KeyError, IndexError, TypeError):
+        pass
+    leaves = _leaves(_at(overlay, path), path)
+    return bool(leaves) and all(
+        _under(leaf, image_paths) or any(isinstance(t, str) and t in PULL_KEYS for t in leaf)
+        for leaf in leaves)
+
+
+def _leaves(value: Any, path: Path_) -> list[Path_]:
+    if isinstance(value, dict) and value:
+        return [leaf for key, item in value.items() for leaf in _leaves(item, (*path, key))]
+    return [path]
 
 
 def _at(doc: Any, path: Path_) -> Any:

@@ -94,11 +94,21 @@ def test_profile_selection_narrows_what_is_found() -> None:
 
 
 def test_unresolved_images_are_warned_about() -> None:
+    # No operator in the input: the release a cluster's bootstrapper names is taken,
+    # and said once.
     code, out, err = run("images", "fixtures/redis-enterprise/clusters.yaml", "--format", "json")
     assert code == 0
-    assert sum(1 for i in json.loads(out) if i["image"] is None) == 3
-    assert err.count("kpatch: warning:") == 3
+    assert all(i["image"] for i in json.loads(out))
+    assert err.count("kpatch: warning:") == 1
+    assert "taking operator release 7.2.4-7" in err
     assert "--param redis-enterprise.operatorVersion" in err
+    # A release newer than kpatch's table: the RS release is unknown, and said.
+    code, out, err = run("images", "fixtures/redis-enterprise/clusters.yaml", "--format", "json",
+                         "--param", "redis-enterprise.operatorVersion=9.9.9-1")
+    assert code == 0
+    assert [i["component"] for i in json.loads(out) if i["image"] is None] == ["redis-enterprise"]
+    assert err.count("kpatch: warning:") == 1
+    assert "--param redis-enterprise.rsVersion" in err
 
 
 # Bad input files: the table in fixtures/bad/cases.yaml (tests/test_bad_inputs.py).

@@ -201,12 +201,16 @@ def test_k8ssandra_precedence_says_which_level_won() -> None:
     assert won[("dc1", None, "vector")] == ("cluster", "docker.io/timberio/vector:0.39.0-alpine")
 
 
-def test_redis_versions_come_from_params_when_no_operator_in_input() -> None:
-    unknown = find_images(["fixtures/redis-enterprise/clusters.yaml"])
-    missing = [u for u in unknown.uses if u.implicit]
-    assert len(missing) == 3
-    assert all(u.image is None for u in missing)
-    assert all("--param redis-enterprise.operatorVersion" in (u.reason or "") for u in missing)
+def test_redis_release_is_assumed_and_said_when_no_operator_in_input() -> None:
+    # rec-explicit's bootstrapper runs the operator image at the operator's release.
+    assumed = find_images(["fixtures/redis-enterprise/clusters.yaml"])
+    assert {u.image for u in assumed.uses if u.implicit} == {
+        "redislabs/redis:7.2.4-64", "redislabs/operator:7.2.4-7",
+        "redislabs/k8s-controller:7.2.4-7",
+    }
+    assert len(assumed.warnings) == 1
+    assert "taking operator release 7.2.4-7" in assumed.warnings[0]
+    assert "RedisEnterpriseCluster rec-explicit" in assumed.warnings[0]
 
     given = find_images(
         ["fixtures/redis-enterprise/clusters.yaml"],
@@ -216,6 +220,7 @@ def test_redis_versions_come_from_params_when_no_operator_in_input() -> None:
         "redislabs/redis:7.2.4-64", "redislabs/operator:7.2.4-7",
         "redislabs/k8s-controller:7.2.4-7",
     }
+    assert given.warnings == []
 
 
 def test_redis_unknown_rs_version_is_said_not_guessed() -> None:

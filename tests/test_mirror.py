@@ -91,11 +91,12 @@ def test_plan_skips_images_already_relocated(tmp_path: Path) -> None:
 
 
 def test_unresolved_images_are_warned_about() -> None:
-    # A Redis cluster without its operator: kpatch cannot know the versions.
+    # A Redis operator release newer than kpatch's table: its RS release is unknown.
     code, out, err = run("mirror", "fixtures/redis-enterprise/clusters.yaml", "--registry",
-                         TARGET, "--format", "json")
+                         TARGET, "--format", "json",
+                         "--param", "redis-enterprise.operatorVersion=9.9.9-1")
     assert code == 0, err
-    assert "warning:" in err and "operatorVersion" in err
+    assert "warning:" in err and "rsVersion" in err
     assert json.loads(out)["unresolved"]
 
 

@@ -139,7 +139,9 @@ def _get(document: Any, tokens: list[str], path: str) -> Any:
 
 def _add(writer: _Writer, tokens: list[str], value: Any, path: str) -> None:
     if not tokens:
-        writer.root = value
+        # A moved value may be a container of the caller's document: owned (copied)
+        # before later operations write through the new root.
+        writer.root = writer._own(value)
         return
     container, last = writer.parent(tokens, path), tokens[-1]
     if isinstance(container, dict):
