@@ -1,0 +1,55 @@
+"""Rule ``builds``: the overlay renders, and its JSON6902 ``test`` guards pass.
+
+A guard that fails means the base drifted under the overlay (a container renamed,
+an image upgraded): kustomize would refuse to build it, and so does this rule.
+Rendering uses kpatch's built-in renderer when it supports the tree, else
+kustomize or kubectl (kpatch.render.render_tree).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kpatch.check import Finding, OverlayContext
+from kpatch.errors import KpatchError
+
+RULE = "builds"
+
+
+def render(ctx: OverlayContext) -> tuple[object | None, list[Finding]]:
+    """(the rendered overlay's inventory, findings). Used by the runner, which
+    gives the inventory to the rules that read the rendered output."""
+    from kpatch.diff.inputs import _documents
+    from kpatch.inventory import build_inventory
+    from kpatch.render import is_kustomization_dir, render_tree
+    from kpatch.yamlio import load_stream
+
+    output = Path(ctx.output)
+    if not is_kustomization_dir(output):
+        return None, [ctx.finding(RULE, "no kustomization.yaml: the overlay was never "
+                                  f"generated; run `kpatch sync {ctx.overlay.name}`",
+                                  file=str(output))]
+    options = ctx.overlay.inventory_options()
+    try:
+        rendered = render_tree(output, options.renderer, options.limits)
+        label = f"{output} (rendered)"
+        documents = (_documents(rendered.resources, label) if rendered.resources is not None
+                     else load_stream(rendered.text or "", label, options.limits))
+        inventory = build_inventory(documents, ctx.profiles, ctx.overlay.params,
+                                    options.limits, rendered.renderer)
+    except KpatchError as exc:
+        message = exc.message
+        if "test failed" in message or "testing value" in message:
+            message = (f"does not build: a `test` guard failed ({message}); the base "
+                       f"changed under the overlay: run `kpatch sync {ctx.overlay.name}`")
+        else:
+            message = f"does not build: {message}"
+        where = exc.location
+        return None, [ctx.finding(RULE, message, file=where.file or str(output),
+                                  line=where.line, pointer=where.pointer)]
+    return inventory, []
+
+
+def check(ctx: OverlayContext) -> list[Finding]:
+    """Findings come from ``render``; a built overlay has none."""
+    return []
