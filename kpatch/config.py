@@ -260,6 +260,15 @@ def _locate(tree: Any, path: list[str | int]) -> int | None:
     return line
 
 
+def _value_at(data: Any, path: list[str | int]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def _schema_errors(data: Any, tree: Any) -> list[tuple[int | None, str, str]]:
     """(line, key, message) for each schema violation, in file order."""
     import jsonschema
@@ -275,7 +284,13 @@ def _schema_errors(data: Any, tree: Any) -> list[tuple[int | None, str, str]]:
             if extra:
                 path = [*path, extra[0]]
                 known = ", ".join(sorted(allowed))
-                message = f"unknown key {extra[0]!r} (known keys: {known})"
+                message = f"unknown key (known keys: {known})"
+        elif error.validator == "pattern" and isinstance(error.instance, str) \
+                and isinstance(_value_at(data, path), dict) \
+                and error.instance in _value_at(data, path):
+            # propertyNames: the error is about a key of the mapping at ``path``.
+            path = [*path, error.instance]
+            message = f"key {error.instance!r} does not match {error.validator_value!r}"
         elif error.validator == "required":
             message = message.replace(" is a required property", " is required")
         elif error.validator == "const" and path == ["version"]:
@@ -409,7 +424,7 @@ def _overlay(data: dict[str, Any], tree: Any, index: int, root: Path,
         key_lines=key_lines,
     )
     # What the schema cannot say: the registry and mappings parse.
-    for key in ("registry", "mappings"):
+    for key in ("mappings", "registry"):
         if key in merged:
             try:
                 if key == "registry":

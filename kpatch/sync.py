@@ -132,11 +132,20 @@ _POLICY_HINTS = """\
 """
 
 
+def _plain(value: str) -> bool:
+    return bool(value) and all(c.isalnum() or c in "._-/:" for c in value) \
+        and not value[0].isdigit() and value[0] not in "-:" \
+        and value.lower() not in ("true", "false", "null", "yes", "no", "on", "off")
+
+
 def _flow(value: Any) -> str:
-    """A YAML value on one line (JSON is YAML)."""
-    if isinstance(value, str) and value and all(c.isalnum() or c in "._-/:" for c in value) \
-            and not value[0].isdigit() and value not in ("true", "false", "null", "yes", "no"):
+    """A YAML value on one line: plain words where safe, else JSON (which is YAML)."""
+    if isinstance(value, str) and _plain(value):
         return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flow(str(k))}: {_flow(v)}" for k, v in value.items()) + "}"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -206,21 +215,11 @@ def init_overlay(request: InitRequest, config_file: Path | None, *,
         current = load_config(path)
         old = path.read_text(encoding="utf-8")
         top = _top_level(old, str(path))
-        # Only what differs from the top level goes into the entry.
+        # Only what differs from the top level goes into the entry; settings not
+        # given are inherited from it, like every overlay's.
         for key, value in settings.items():
             if top.get(key) != value:
                 entry[key] = value
-        for key in ("mappings", "pullSecrets", "params", "profiles", "profileFiles"):
-            if key in top and key not in settings:
-                entry[key] = {} if key == "params" else []
-        for key in ("flatten", "serviceAccounts"):
-            if top.get(key) and key not in settings:
-                entry[key] = False
-        if "pullPolicy" in top and "pullPolicy" not in settings:
-            raise KpatchError(f"{CONFIG_NAME} sets pullPolicy for every overlay; pass "
-                              "--pull-policy to say which this one uses", file=str(path))
-        if "renderer" in top and "renderer" not in settings:
-            entry["renderer"] = "auto"
         text = added_entry_text(old, entry, str(path))
         del current
     config = load_config(path, text)

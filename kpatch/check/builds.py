@@ -38,7 +38,7 @@ def render(ctx: OverlayContext) -> tuple[object | None, list[Finding]]:
         inventory = build_inventory(documents, ctx.profiles, ctx.overlay.params,
                                     options.limits, rendered.renderer)
     except KpatchError as exc:
-        message = exc.message
+        message = _plain(exc.message)
         if "test failed" in message or "testing value" in message:
             message = (f"does not build: a `test` guard failed ({message}); the base "
                        f"changed under the overlay: run `kpatch sync {ctx.overlay.name}`")
@@ -48,6 +48,18 @@ def render(ctx: OverlayContext) -> tuple[object | None, list[Finding]]:
         return None, [ctx.finding(RULE, message, file=where.file or str(output),
                                   line=where.line, pointer=where.pointer)]
     return inventory, []
+
+
+def _plain(message: str) -> str:
+    """kubectl's error without its log prefix (``E1123 04:13:48 run.go:72] "command
+    failed" err="..."``): the part a reader needs."""
+    import re
+
+    match = re.search(r'err="(.*)"\s*$', message)
+    if match:
+        prefix = message.split(":", 1)[0] if ":" in message else ""
+        return f"{prefix}: {match.group(1)}" if prefix else match.group(1)
+    return message
 
 
 def check(ctx: OverlayContext) -> list[Finding]:
