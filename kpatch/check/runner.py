@@ -67,17 +67,16 @@ class OverlayReport:
 
 def check_overlay(overlay: OverlayConfig, only: tuple[str, ...] = ()) -> OverlayReport:
     from kpatch.check import builds
-    from kpatch.profile import load_profiles
     from kpatch.sync import sync_overlay
 
     report = OverlayReport(overlay.name, overlay.output_path)
     try:
-        options = overlay.inventory_options()
-        profiles = load_profiles(options.profiles, options.profile_files)
         generated = sync_overlay(overlay, dry_run=True).result
     except KpatchError as exc:
         report.error = str(exc)
         return report
+    # The profiles the generator loaded for this overlay's settings.
+    profiles = list(generated.inventory.profiles) if generated.inventory is not None else []
     ctx = OverlayContext(overlay, generated, None, profiles)
     findings: list[Finding] = []
     for item in generated.plan.unrelocated:
