@@ -435,10 +435,12 @@ def sync(overlays: tuple[str, ...], force: bool, dry_run: bool,
               help="Overlays checked at once (default: one per CPU).")
 @click.option("--rule", "only", multiple=True, metavar="RULE",
               help="Run only this rule (repeatable); default: all.")
+@click.option("--no-cache", is_flag=True,
+              help="Check every overlay, also those found clean before and unchanged since.")
 @_config_option
 @handle_errors
 def check(overlays: tuple[str, ...], fmt: str, jobs: int | None, only: tuple[str, ...],
-          config_file: str | None) -> None:
+          no_cache: bool, config_file: str | None) -> None:
     """Check overlays (all, or the OVERLAYs named) against kpatch.yaml.
 
     In sync with what `kpatch sync` would write, building with their test
@@ -451,7 +453,7 @@ def check(overlays: tuple[str, ...], fmt: str, jobs: int | None, only: tuple[str
     from kpatch.config import config_path, load_config
 
     config = load_config(config_path(config_file))
-    reports = check_overlays(config.select(overlays), jobs, only)
+    reports = check_overlays(config.select(overlays), jobs, only, use_cache=not no_cache)
     click.echo(render_check(reports, fmt), nl=False)
     if any(r.error for r in reports):
         sys.exit(int(ExitCode.ERROR))

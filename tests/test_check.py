@@ -16,6 +16,12 @@ from kpatch.config import load_config
 
 from .gitops import ALL_BASES, BUSYBOX_EXCEPTION, config_text, kpatch, make_repo
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each test gets its own record of clean overlays (kpatch.check.cache).
+    monkeypatch.setenv("KPATCH_CACHE_DIR", str(tmp_path_factory.mktemp("kpatch-cache")))
+
+
 
 def findings(root: Path, *names: str, jobs: int = 1) -> list[Finding]:
     config = load_config(root / "kpatch.yaml")
@@ -382,3 +388,42 @@ def test_parallel_run_reports_in_config_order(repo: Path) -> None:
     assert serial == parallel
     assert [o["name"] for o in json.loads(parallel)["overlays"]] == list(ALL_BASES)
     assert all(o["findings"] for o in json.loads(parallel)["overlays"])
+
+
+# --- the record of clean overlays -------------------------------------------------------------
+
+
+def check_json(root: Path, *args: str) -> dict[str, dict[str, object]]:
+    code, out, err = kpatch("check", "--config", str(root / "kpatch.yaml"), "--format", "json",
+                            *args)
+    assert code in (0, 1), err
+    return {str(o["name"]): o for o in json.loads(out)["overlays"]}
+
+
+def test_unchanged_clean_overlays_are_not_checked_again(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, ("workloads", "olm"), extra=BUSYBOX_EXCEPTION)
+    common = repo / "bases/common"
+    common.mkdir()
+    (common / "kustomization.yaml").write_text("resources: [extra.yaml]\n")
+    (common / "extra.yaml").write_text(PUBLIC_DEPLOYMENT.replace("redis:7.2.5", "redis:7.2.4"))
+    edit(repo / "bases/workloads/kustomization.yaml", "  - workloads.yaml\n",
+         "  - workloads.yaml\n  - ../common\n")
+    sync(repo)
+    first = check_json(repo)
+    assert [o["cached"] for o in first.values()] == [False, False]
+    assert all(o["clean"] for o in first.values())
+    again = check_json(repo)
+    assert [o["cached"] for o in again.values()] == [True, True]
+    assert [o["cached"] for o in check_json(repo, "--no-cache").values()] == [False, False]
+    # A file outside the base that its kustomization names: the overlay is checked again.
+    edit(common / "extra.yaml", "redis:7.2.4", "redis:7.2.5")
+    after = check_json(repo)
+    assert after["olm"]["cached"] is True
+    assert after["workloads"]["cached"] is False and not after["workloads"]["clean"]
+    sync(repo)
+    assert check_json(repo)["workloads"]["clean"]
+    # kpatch.yaml: another policy is another fingerprint.
+    (repo / "kpatch.yaml").write_text(config_text(("workloads", "olm")))
+    last = check_json(repo)
+    assert [o["cached"] for o in last.values()] == [False, False]
+    assert not last["workloads"]["clean"]  # the busybox exception is gone

@@ -41,6 +41,12 @@ overlays:
         allow: [latest]
 """
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each test gets its own record of clean overlays (kpatch.check.cache).
+    monkeypatch.setenv("KPATCH_CACHE_DIR", str(tmp_path_factory.mktemp("kpatch-cache")))
+
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "kpatch.yaml"

@@ -26,6 +26,12 @@ from .gitops import BUSYBOX_EXCEPTION, git, git_init, make_repo
 BIN = Path(sys.executable).parent
 BASES = ("cass-operator-v1beta1", "redis-enterprise", "workloads")
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each test gets its own record of clean overlays (kpatch.check.cache).
+    monkeypatch.setenv("KPATCH_CACHE_DIR", str(tmp_path_factory.mktemp("kpatch-cache")))
+
+
 
 def pre_commit_bin() -> str:
     found = shutil.which("pre-commit", path=str(BIN)) or shutil.which("pre-commit")

@@ -41,7 +41,8 @@ def render_text(reports: list[OverlayReport], show_diff: bool = True) -> str:
 def render_json(reports: list[OverlayReport]) -> str:
     data = {
         "overlays": [{
-            "name": r.name, "output": r.output, "clean": r.clean, "error": r.error,
+            "name": r.name, "output": r.output, "clean": r.clean, "cached": r.cached,
+            "error": r.error,
             "findings": [f.to_json() for f in r.findings],
         } for r in reports],
         "findings": sum(len(r.findings) for r in reports),

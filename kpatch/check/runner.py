@@ -59,6 +59,7 @@ class OverlayReport:
     output: str
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None  # the overlay could not be checked (exit 2)
+    cached: bool = False  # found clean earlier, and nothing it reads changed since
 
     @property
     def clean(self) -> bool:
@@ -110,20 +111,41 @@ def default_jobs() -> int:
 
 
 def check_overlays(overlays: list[OverlayConfig], jobs: int | None = None,
-                   only: tuple[str, ...] = ()) -> list[OverlayReport]:
-    """One report per overlay, in the order given."""
+                   only: tuple[str, ...] = (), use_cache: bool = False) -> list[OverlayReport]:
+    """One report per overlay, in the order given. With ``use_cache``, overlays found
+    clean before whose inputs are unchanged are not checked again (kpatch.check.cache)."""
     for name in only:
         if name not in RULE_NAMES:
             raise KpatchError(f"unknown rule {name!r}; rules: {', '.join(RULE_NAMES)}")
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    work = [(o, only) for o in overlays]
-    if jobs == 1 or len(overlays) <= 1:
-        return [_check_one(item) for item in work]
-    import multiprocessing
+    keys: list[str | None] = [None] * len(overlays)
+    known: set[str] = set()
+    if use_cache:
+        from kpatch.check.cache import fingerprint, load_clean
 
-    # fork: workers start with the modules already imported (spawn would pay
-    # the import time again in each).
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(overlays)), mp_context=context) as pool:
-        chunk = max(1, len(work) // (jobs * 4))
-        return list(pool.map(_check_one, work, chunksize=chunk))
+        known = load_clean()
+        keys = [fingerprint(o, only) for o in overlays]
+    reports: list[OverlayReport | None] = [
+        OverlayReport(o.name, o.output_path, cached=True) if key in known else None
+        for o, key in zip(overlays, keys, strict=True)]
+    todo = [i for i, r in enumerate(reports) if r is None]
+    work = [(overlays[i], only) for i in todo]
+    if jobs == 1 or len(work) <= 1:
+        done = [_check_one(item) for item in work]
+    else:
+        import multiprocessing
+
+        # fork: workers start with the modules already imported (spawn would pay
+        # the import time again in each).
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=context) as pool:
+            chunk = max(1, len(work) // (jobs * 4))
+            done = list(pool.map(_check_one, work, chunksize=chunk))
+    for index, report in zip(todo, done, strict=True):
+        reports[index] = report
+    if use_cache:
+        from kpatch.check.cache import record_clean
+
+        record_clean([k for i, k in zip(todo, (keys[i] for i in todo), strict=True)
+                      if k is not None and (r := reports[i]) is not None and r.clean])
+    return [r for r in reports if r is not None]
