@@ -16,6 +16,7 @@ from kpatch.config import load_config
 
 from .gitops import ALL_BASES, BUSYBOX_EXCEPTION, config_text, kpatch, make_repo
 
+
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     # Each test gets its own record of clean overlays (kpatch.check.cache).
