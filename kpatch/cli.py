@@ -383,9 +383,13 @@ def init(base: str, registry: str, output: str, name: str | None, maps: tuple[st
 
 
 def _echo_sync(outcome: Any) -> None:
-    for warning in outcome.warnings:
-        click.echo(f"kpatch: warning: {outcome.overlay.name}: {warning}", err=True)
     result = outcome.result
+    # Plan notes (an operator restart) matter when files change; an overlay that
+    # cannot be fully relocated is worth a warning every time.
+    shown = outcome.warnings if result.written else [
+        w for w in outcome.warnings if w.startswith("not relocated:")]
+    for warning in shown:
+        click.echo(f"kpatch: warning: {outcome.overlay.name}: {warning}", err=True)
     moved = len(result.plan.moves)
     if result.written:
         click.echo(f"{outcome.overlay.output_path}: {moved} image reference(s) relocated; "

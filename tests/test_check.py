@@ -428,3 +428,14 @@ def test_unchanged_clean_overlays_are_not_checked_again(tmp_path: Path) -> None:
     last = check_json(repo)
     assert [o["cached"] for o in last.values()] == [False, False]
     assert not last["workloads"]["clean"]  # the busybox exception is gone
+
+
+def test_registries_covers_embedded_and_implicit_images(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, ("cass-operator-v1beta1",),
+                     extra="allowedRegistries: [registry.corp:5000/vetted]\n")
+    found = by_rule(findings(repo), "registries")
+    pointers = {f.pointer for f in found}
+    assert "/data/image_config.yaml#/images/system-logger" in pointers  # embedded
+    implicit = [f for f in found if f.message.startswith("implicit image ")]
+    assert implicit and all(f.resource and f.resource.startswith("CassandraDatacenter ")
+                            for f in implicit)
