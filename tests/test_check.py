@@ -4,6 +4,7 @@ to catch, the formats, exit codes and the fixed order of parallel runs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -439,3 +440,22 @@ def test_registries_covers_embedded_and_implicit_images(tmp_path: Path) -> None:
     implicit = [f for f in found if f.message.startswith("implicit image ")]
     assert implicit and all(f.resource and f.resource.startswith("CassandraDatacenter ")
                             for f in implicit)
+
+
+def test_fingerprint_is_the_same_in_every_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = make_repo(tmp_path, ("olm",), sync=False,
+                     extra="exceptions:\n  - {image: quay.io/a, reason: why, "
+                           "allow: [registry, latest]}\n")
+    script = ("import sys; from pathlib import Path; from kpatch.config import load_config; "
+              "from kpatch.check.cache import fingerprint; "
+              "print(fingerprint(load_config(Path(sys.argv[1])).overlays[0], ()))")
+    keys = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", script, str(repo / "kpatch.yaml")],
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        keys.add(done.stdout.strip())
+    assert len(keys) == 1 and len(next(iter(keys))) == 64

@@ -15,6 +15,7 @@ kustomizations name a remote resource is never cached. The record lives in
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -68,12 +69,18 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+_LOADER: Any = None
+
+
 def _collect(folder: Path, files: set[Path], folders: set[Path]) -> bool:
     """Every file below ``folder`` and below what its kustomizations name outside
     it (any string in them that is an existing relative path); False when a
     kustomization names a remote resource."""
     import yaml
 
+    global _LOADER
+    # libyaml's loader: generated kustomizations list hundreds of patches.
+    _LOADER = _LOADER or getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     folder = folder.resolve()
     if any(folder == f or f in folder.parents for f in folders):
         return True
@@ -88,7 +95,7 @@ def _collect(folder: Path, files: set[Path], folders: set[Path]) -> bool:
         if path.name not in KUSTOMIZATIONS or not path.is_file():
             continue
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue  # the check reports it; the bytes are in the fingerprint
         for text in _strings(data):
@@ -111,12 +118,24 @@ def _collect(folder: Path, files: set[Path], folders: set[Path]) -> bool:
     return True
 
 
+def _canonical(value: Any) -> Any:
+    """JSON for what json.dumps cannot write: sets sorted (their order varies from
+    one process to the next), paths and dataclasses spelled out."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
 def fingerprint(overlay: OverlayConfig, only: tuple[str, ...]) -> str | None:
     """What the check of ``overlay`` reads, as one digest; None when not cacheable."""
     settings = {f.name: getattr(overlay, f.name) for f in fields(overlay)
                 if f.name not in ("line", "key_lines", "config_file")}
     digest = hashlib.sha256(_code_digest().encode())
-    digest.update(repr(sorted(settings.items(), key=lambda i: i[0])).encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=_canonical).encode())
     digest.update(f"{os.getcwd()}\0{only}".encode())
     files: set[Path] = set()
     folders: set[Path] = set()
