@@ -5,7 +5,8 @@ them did not change. Only clean results are kept, each under a fingerprint of
 everything its check reads: the overlay's resolved settings, every file of its
 base and output folders and of whatever their kustomizations name outside them,
 its profile files, the kpatch code and data, the Python and renderer in use, and
-the working directory (findings name paths relative to it). Any change to any of
+the working directory (findings name paths relative to it) and the ``KPATCH_*``
+environment variables (input limits). Any change to any of
 these gives another fingerprint, so a stale entry is never used; an overlay whose
 kustomizations name a remote resource is never cached. The record lives in
 ``$KPATCH_CACHE_DIR`` (default ``$XDG_CACHE_HOME/kpatch``, else ``~/.cache/kpatch``);
@@ -137,6 +138,9 @@ def fingerprint(overlay: OverlayConfig, only: tuple[str, ...]) -> str | None:
     digest = hashlib.sha256(_code_digest().encode())
     digest.update(json.dumps(settings, sort_keys=True, default=_canonical).encode())
     digest.update(f"{os.getcwd()}\0{only}".encode())
+    # Limits and switches read from the environment (KPATCH_MAX_INPUT_BYTES...).
+    digest.update(repr(sorted((k, v) for k, v in os.environ.items()
+                              if k.startswith("KPATCH_") and k != "KPATCH_CACHE_DIR")).encode())
     files: set[Path] = set()
     folders: set[Path] = set()
     for folder in (overlay.base_path, overlay.output_path):
