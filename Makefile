@@ -37,6 +37,9 @@ overlays: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/operators.py
+	$(PY) bench/helm.py
+	$(PY) bench/mirror.py
 	$(PY) bench/check.py
 
 clean:

@@ -6,7 +6,7 @@ set -e
 KPATCH=${1:-kpatch}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/kpatch-demo.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
-for name in cass-operator-v1beta1 cass-operator-v1beta2 k8ssandra-cluster redis-enterprise olm; do
+for name in cass-operator-v1beta1 cass-operator-v1beta2 k8ssandra-cluster redis-enterprise olm generic-workloads; do
   echo "=================== $name"
   echo "--- kpatch images fixtures/$name --unique"
   "$KPATCH" images "fixtures/$name" --unique

@@ -7,9 +7,9 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -101,6 +101,34 @@ def build_options(profiles: tuple[str, ...], profile_files: tuple[str, ...],
     )
 
 
+def skopeo_options(func: F) -> F:
+    """Options of every command that talks to registries through skopeo."""
+    options = [
+        click.option("--authfile", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Registry credentials (containers-auth.json). Default: skopeo's "
+                          "standard auth files."),
+        click.option("--no-src-tls-verify", is_flag=True,
+                     help="Do not verify TLS of source registries (loopback test registries)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _digest_resolver(authfile: str | None, no_src_tls_verify: bool,
+                     ) -> Callable[[list[ImageReference]], Mapping[str, str]]:
+    """--pin-digests: resolve tags at the source registries (kpatch.mirror.pin)."""
+
+    def resolve(refs: list[ImageReference]) -> Mapping[str, str]:
+        from kpatch.mirror.pin import resolve_digests
+        from kpatch.mirror.skopeo import SkopeoOptions
+
+        options = SkopeoOptions(authfile=authfile, src_tls_verify=not no_src_tls_verify)
+        return resolve_digests(refs, options)
+
+    return resolve
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kpatch")
 def main() -> None:
@@ -132,13 +160,15 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     elif inventory.renderer:
         click.echo(f"kpatch: rendered with {inventory.renderer}", err=True)
     click.echo(render(inventory, fmt, unique), nl=False)
+    for warning in inventory.warnings:
+        click.echo(f"kpatch: warning: {warning}", err=True)
     for use in inventory.unresolved:
         click.echo(f"kpatch: warning: {use.resource} {use.path}: {use.reason}", err=True)
 
 
 def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ...],
                       secrets: tuple[str, ...], policy: str | None, flatten: bool,
-                      service_accounts: bool) -> str:
+                      service_accounts: bool, pin_digests: bool = False) -> str:
     """The command recorded in generated files: canonical, so re-runs are identical."""
     words = ["kpatch relocate", base, "--registry", registry, "--output", output]
     for item in maps:
@@ -151,6 +181,8 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
         words.append("--flatten")
     if service_accounts:
         words.append("--service-accounts")
+    if pin_digests:
+        words.append("--pin-digests")
     return " ".join(words)
 
 
@@ -174,12 +206,16 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
               help="Write the overlay even if some images cannot be relocated.")
 @click.option("--write-base-kustomization", is_flag=True,
               help="For a BASE of plain manifests: write BASE/kustomization.yaml listing them.")
+@click.option("--pin-digests", is_flag=True,
+              help="Resolve each tag to its digest at the source (skopeo) and write tag@digest.")
+@skopeo_options
 @inventory_options
 @handle_errors
 def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatten: bool,
              secrets: tuple[str, ...], policy: str | None, service_accounts: bool,
              dry_run: bool, force: bool, allow_unrelocated: bool,
-             write_base_kustomization: bool, profiles: tuple[str, ...],
+             write_base_kustomization: bool, pin_digests: bool, authfile: str | None,
+             no_src_tls_verify: bool, profiles: tuple[str, ...],
              profile_files: tuple[str, ...], params: tuple[str, ...], renderer: str,
              max_input_bytes: int | None) -> None:
     """Write a kustomize overlay at DIR that moves every image BASE pulls to REGISTRY.
@@ -193,10 +229,11 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
                               service_accounts=service_accounts)
     inventory = build_options(profiles, profile_files, params, renderer, max_input_bytes)
     command = _relocate_command(base, registry, output, maps, secrets, policy, flatten,
-                                service_accounts)
+                                service_accounts, pin_digests)
     result = relocate_to_overlay(
         base, output, options, inventory, command, dry_run=dry_run, force=force,
-        allow_unrelocated=allow_unrelocated, write_base_kustomization=write_base_kustomization)
+        allow_unrelocated=allow_unrelocated, write_base_kustomization=write_base_kustomization,
+        pin_digests=_digest_resolver(authfile, no_src_tls_verify) if pin_digests else None)
     plan = result.plan
     if result.renderer:
         click.echo(f"kpatch: rendered {base} with {result.renderer}", err=True)
@@ -318,6 +355,258 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
     # click strips ANSI codes off a non-terminal unless told the colour is wanted.
     click.echo(text, nl=False, color=fmt == "text" and _use_color(color))
     sys.exit(int(ExitCode.DIFFERENCES) if result.has_differences else int(ExitCode.OK))
+
+
+# --- kpatch values: Helm chart overrides ----------------------------------------------
+
+
+def _values_command(chart_values: tuple[str, ...], registry: str, maps: tuple[str, ...],
+                    flatten: bool, secrets: tuple[str, ...], accounts: tuple[str, ...],
+                    existing: str | None, output: str | None) -> str:
+    """The command recorded in a new overrides file: canonical, so re-runs are identical."""
+    words = ["kpatch values", *chart_values, "--registry", registry]
+    for item in maps:
+        words += ["--map", item]
+    if flatten:
+        words.append("--flatten")
+    for secret in secrets:
+        words += ["--pull-secret", secret]
+    for account in accounts:
+        words += ["--service-account", account]
+    if existing:
+        words += ["--values", existing]
+    if output:
+        words += ["--output", output]
+    return " ".join(words)
+
+
+@main.command("values")
+@click.argument("chart_values", nargs=-1, required=True, metavar="CHART_VALUES...")
+@click.option("--registry", required=True, metavar="HOST[:PORT][/PREFIX]",
+              help="Target registry; each image keeps its path under it.")
+@click.option("--map", "maps", multiple=True, metavar="FROM=TO",
+              help="Prefix mapping, longest FROM wins (repeatable).")
+@click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
+@click.option("--pull-secret", "secrets", multiple=True, metavar="NAME",
+              help="Pull secret name for the chart's pull-secret keys (repeatable).")
+@click.option("--service-account", "accounts", multiple=True, metavar="COMPONENT=NAME",
+              help="ServiceAccount name for a component, e.g. cassandra=cassandra (repeatable).")
+@click.option("--values", "existing", metavar="EXISTING", type=click.Path(dir_okay=False),
+              help="Your values file: edited in place (only image coordinates, pull-secret "
+                   "and ServiceAccount keys change), or read and written to --output.")
+@click.option("--output", "-o", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write here instead of standard output (or instead of EXISTING).")
+@click.option("--force", is_flag=True,
+              help="Overwrite an --output file kpatch did not write, or that was edited since.")
+@handle_errors
+def values(chart_values: tuple[str, ...], registry: str, maps: tuple[str, ...], flatten: bool,
+           secrets: tuple[str, ...], accounts: tuple[str, ...], existing: str | None,
+           output: str | None, force: bool) -> None:
+    """Write Helm values that move every image of a chart to REGISTRY.
+
+    CHART_VALUES is the chart's own values.yaml (with its Chart.yaml beside it,
+    subcharts are found through it), plus subcharts' values as FILE or SUBCHART=FILE.
+    """
+    from kpatch.helm.chart import load_chart
+    from kpatch.helm.overrides import OverridesOptions, parse_service_accounts, write_values
+
+    rules = RelocationRules.parse(registry, maps, flatten=flatten)
+    options = OverridesOptions(rules, pull_secrets=secrets,
+                               service_accounts=parse_service_accounts(accounts))
+    chart = load_chart(chart_values)
+    command = _values_command(chart_values, registry, maps, flatten, secrets, accounts,
+                              existing, output)
+    result = write_values(chart, options, command, existing=existing, output=output,
+                          force=force)
+    if result.written is None:
+        click.echo(result.text, nl=False)
+        return
+    moved = len(result.plan.moves)
+    click.echo(f"{result.written}: {moved} image block(s) relocated to {rules.target}",
+               err=True)
+
+
+# --- kpatch mirror ------------------------------------------------------------------
+
+MIRROR_FORMATS = ("plan", "json", "docker", "skopeo", "idms")
+
+if TYPE_CHECKING:  # imported for real inside the commands, to keep startup fast
+    from kpatch.mirror.execute import CopyTask, RunOptions, TaskResult, VerifyTask
+    from kpatch.mirror.skopeo import SkopeoOptions
+    from kpatch.reference import ImageReference
+
+
+@main.command()
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("--registry", metavar="HOST[:PORT][/PREFIX]",
+              help="Target registry, as for kpatch relocate.")
+@click.option("--map", "maps", multiple=True, metavar="FROM=TO",
+              help="Prefix mapping, longest FROM wins (repeatable).")
+@click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
+@click.option("--format", "fmt", type=click.Choice(MIRROR_FORMATS), default="plan",
+              show_default=True, help="How to print the plan (without --execute/--to-dir...).")
+@click.option("--execute", is_flag=True, help="Copy every image with skopeo.")
+@click.option("--to-dir", "to_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Pull every image into DIR (one OCI layout each, plus a manifest).")
+@click.option("--from-dir", "from_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Push the images held in DIR (written by --to-dir) to the registry.")
+@click.option("--verify", is_flag=True,
+              help="Check that every destination holds the source digest; exit 1 if not.")
+@click.option("--pin-digests", is_flag=True,
+              help="Resolve each tag to its digest at the source and use tag@digest.")
+@click.option("--jobs", "-j", type=int, default=4, show_default=True,
+              help="Images copied in parallel.")
+@click.option("--retries", type=int, default=3, show_default=True,
+              help="Retries of a transient failure, with exponential backoff.")
+@click.option("--retry-delay", type=float, default=1.0, show_default=True, metavar="SECONDS",
+              help="Delay before the first retry; doubles for each next one.")
+@skopeo_options
+@click.option("--no-dest-tls-verify", is_flag=True,
+              help="Do not verify TLS of the destination registry.")
+@inventory_options
+@handle_errors
+def mirror(paths: tuple[str, ...], registry: str | None, maps: tuple[str, ...], flatten: bool,
+           fmt: str, execute: bool, to_dir: str | None, from_dir: str | None, verify: bool,
+           pin_digests: bool, jobs: int, retries: int, retry_delay: float,
+           authfile: str | None, no_src_tls_verify: bool, no_dest_tls_verify: bool,
+           profiles: tuple[str, ...], profile_files: tuple[str, ...], params: tuple[str, ...],
+           renderer: str, max_input_bytes: int | None) -> None:
+    """Copy every image the install at PATH pulls into the private registry.
+
+    \b
+    kpatch mirror PATH... --registry R               print the copy plan
+    kpatch mirror PATH... --registry R --execute     copy with skopeo
+    kpatch mirror PATH... --registry R --verify      check the registry; exit 1 if incomplete
+    kpatch mirror PATH... --registry R --to-dir DIR  connected side of an air gap
+    kpatch mirror --from-dir DIR [--registry R]      disconnected side: check, then push
+    """
+    from pathlib import Path
+
+    from kpatch.mirror import archive, service
+    from kpatch.mirror import execute as executor
+    from kpatch.mirror.formats import render_plan
+    from kpatch.mirror.skopeo import SkopeoOptions
+
+    actions = [name for name, on in (("--execute", execute), ("--to-dir", to_dir is not None),
+                                     ("--from-dir", from_dir is not None)) if on]
+    if len(actions) > 1:
+        raise KpatchError(f"{' and '.join(actions)} cannot be combined")
+    if verify and (execute or to_dir is not None):
+        raise KpatchError("--verify checks a registry; run it after --execute or --from-dir")
+    if from_dir is not None:
+        if paths:
+            raise KpatchError("--from-dir reads the plan from DIR: give no PATH")
+        if pin_digests:
+            raise KpatchError("--pin-digests applies when the plan is made (with --to-dir)")
+    elif not paths:
+        raise KpatchError("give the install's PATH... (or --from-dir DIR)")
+    elif registry is None:
+        raise KpatchError("--registry is required")
+    rules = RelocationRules.parse(registry, maps, flatten=flatten) if registry else None
+    skopeo_opts = SkopeoOptions(authfile=authfile, src_tls_verify=not no_src_tls_verify,
+                                dest_tls_verify=not no_dest_tls_verify)
+    run_opts = executor.RunOptions(jobs=jobs, retries=retries, retry_delay=retry_delay)
+    live = execute or to_dir is not None or from_dir is not None or verify
+
+    if from_dir is not None:
+        directory = Path(from_dir)
+        images = archive.read_manifest(directory)
+        if verify:
+            _mirror_verify(service.verify_archive_tasks(images, rules), skopeo_opts, run_opts)
+            return
+        archive.check_archive(directory, images)
+        click.echo(f"kpatch: {directory}: {len(images)} image(s), every blob matches its "
+                   "digest", err=True)
+        tasks = archive.from_dir_tasks(directory, images, rules)
+        _mirror_copy(tasks, skopeo_opts, run_opts)
+        return
+
+    assert rules is not None
+    inventory = build_options(profiles, profile_files, params, renderer, max_input_bytes)
+    plan = service.plan_from_inputs(paths, rules, inventory,
+                                    skopeo_opts if pin_digests else None, run_opts)
+    for missing in plan.unresolved:
+        click.echo(f"kpatch: warning: {missing.where}: {missing.reason}", err=True)
+    if not live:
+        click.echo(render_plan(plan, fmt), nl=False)
+        return
+    if fmt != "plan":
+        raise KpatchError("--format chooses how the plan is printed; it does not combine "
+                          "with --execute, --to-dir or --verify")
+    if verify:
+        _mirror_verify(service.verify_plan_tasks(plan.items), skopeo_opts, run_opts)
+        return
+    if to_dir is not None:
+        directory = Path(to_dir)
+        tasks = archive.to_dir_tasks(plan.items, directory)
+        results = _mirror_copy(tasks, skopeo_opts, run_opts, exit_on_failure=False)
+        written = archive.write_manifest(directory, plan.items, results)
+        size = sum(image.size for image in written)
+        click.echo(f"kpatch: {directory}: {len(written)} image(s), {size} bytes; "
+                   f"manifest {archive.MANIFEST_NAME}", err=True)
+        _mirror_exit(results)
+        return
+    _mirror_copy(service.registry_tasks(plan.items), skopeo_opts, run_opts)
+
+
+def _mirror_copy(tasks: list[CopyTask], skopeo_opts: SkopeoOptions, run_opts: RunOptions,
+                 exit_on_failure: bool = True) -> list[TaskResult]:
+    """Preflight, copy with progress on stderr, summary table on stdout."""
+    from kpatch.mirror import execute as executor
+    from kpatch.mirror import report, service
+    from kpatch.mirror.skopeo import Skopeo
+
+    skopeo = Skopeo(skopeo_opts)
+    executor.preflight(service.registry_checks(tasks, skopeo_opts), skopeo, run_opts.jobs)
+    on_terminal = sys.stderr.isatty()
+    finished: list[TaskResult] = []
+
+    def progress(result: TaskResult, done: int, total: int) -> None:
+        finished.append(result)
+        if on_terminal:
+            end = "\n" if done == total else ""
+            click.echo(f"\r{report.progress_bar(finished, total)}", err=True, nl=False)
+            if end:
+                click.echo("", err=True)
+        else:
+            click.echo(f"kpatch: {report.progress_line(result, done, total)}", err=True)
+
+    results = executor.run_copies(tasks, skopeo, run_opts, progress)
+    if results:
+        click.echo(report.summary_table(results), nl=False)
+    else:
+        click.echo("no images to copy")
+    if exit_on_failure:
+        _mirror_exit(results)
+    return results
+
+
+def _mirror_exit(results: list[TaskResult]) -> None:
+    from kpatch.mirror import report
+
+    failed = report.failures(results)
+    if failed:
+        click.echo(f"kpatch: error: {len(failed)} image(s) failed:", err=True)
+        for line in failed:
+            click.echo(f"  {line}", err=True)
+        sys.exit(int(ExitCode.DIFFERENCES))
+
+
+def _mirror_verify(tasks: list[VerifyTask], skopeo_opts: SkopeoOptions,
+                   run_opts: RunOptions) -> None:
+    from kpatch.mirror import execute as executor
+    from kpatch.mirror import report
+    from kpatch.mirror.skopeo import Skopeo
+
+    results = executor.verify(tasks, Skopeo(skopeo_opts), run_opts)
+    click.echo(report.verify_table(results), nl=False)
+    problems = report.verify_problems(results)
+    if problems:
+        click.echo(f"kpatch: error: {len(problems)} image(s) missing from the registry:",
+                   err=True)
+        for line in problems:
+            click.echo(f"  {line}", err=True)
+        sys.exit(int(ExitCode.DIFFERENCES))
 
 
 # --- kpatch.yaml: init, sync, check (the gate) -----------------------------------------

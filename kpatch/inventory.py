@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpatch.errors import KpatchError
-from kpatch.implicit import RULES, RuleContext
+from kpatch.implicit import Rule, RuleContext
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
-from kpatch.profile import Profile, load_profiles
+from kpatch.operators import RULES
+from kpatch.profile import ImplicitRule, Profile, load_profiles
 from kpatch.render import is_kustomization_dir, render_tree
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
@@ -41,6 +42,11 @@ class Inventory:
     profiles: list[Profile]
     renderer: str | None = None
     renderer_note: str | None = None  # why --renderer auto did not render in process
+    # The --param values the implicit rules ran with (a re-inventory needs them).
+    params: dict[str, str] = field(default_factory=dict)
+    # What the user should know (an assumed release, a parameter that contradicts
+    # the input), in order, each once.
+    warnings: list[str] = field(default_factory=list)
 
     def unique(self) -> list[tuple[str, list[ImageUse]]]:
         """Uses grouped by normalized image, in order of first appearance."""
@@ -122,6 +128,13 @@ def load_inputs(
     return LoadedInputs(documents, used, note)
 
 
+def load_install_profiles(selected: Sequence[str] = (),
+                          files: Sequence[str] = ()) -> list[Profile]:
+    """The profiles of an install: built-ins and the user's files, checked
+    against the implicit rules kpatch has."""
+    return load_profiles(selected, files, known_rules=RULES)
+
+
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
     """``PROFILE.NAME=VALUE`` strings, checked against what the profiles declare."""
     declared = {f"{p.name}.{name}" for p in profiles for name in p.params}
@@ -155,14 +168,21 @@ def build_inventory(
         embedded.extend(found.embedded)
     context = RuleContext(resources, uses, embedded, {p.name: p for p in profiles}, params)
     implicit_by_resource: dict[int, list[ImageUse]] = {}
+    rules = [(rule, RULES[rule.rule]) for profile in profiles for rule in profile.implicit]
+    rules_by_kind: dict[tuple[str, str], list[tuple[ImplicitRule, Rule]]] = {}
     for index, (doc, rid) in enumerate(resources):
-        for profile in profiles:
-            for rule in profile.implicit:
-                if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds):
-                    before = set(map(id, context.created.values()))
-                    RULES[rule.rule](context, rule, doc, rid)
-                    new = [u for u in context.created.values() if id(u) not in before]
-                    implicit_by_resource.setdefault(index, []).extend(new)
+        kind = (rid.api_version, rid.kind)
+        matching = rules_by_kind.get(kind)
+        if matching is None:
+            matching = rules_by_kind[kind] = [
+                (rule, function) for rule, function in rules
+                if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds)]
+        for rule, function in matching:
+            before = len(context.created_order)
+            function(context, rule, doc, rid)
+            new = context.created_order[before:]
+            if new:
+                implicit_by_resource.setdefault(index, []).extend(new)
     # Implicit uses follow the written ones of the resource that causes them.
     ordered: list[ImageUse] = []
     by_resource: dict[ResourceId, list[ImageUse]] = {}
@@ -177,16 +197,29 @@ def build_inventory(
             ordered.extend(by_resource.get(rid, []))
             emitted.add(rid)
         ordered.extend(implicit_by_resource.get(index, []))
-    return Inventory(ordered, resources, embedded, list(profiles), renderer)
+    return Inventory(ordered, resources, embedded, list(profiles), renderer,
+                     params=dict(params), warnings=context.warnings)
 
 
 def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
                 stdin_text: str | None = None) -> Inventory:
     options = options or InventoryOptions()
-    profiles = load_profiles(options.profiles, options.profile_files)
+    chart_uses: list[ImageUse] = []
+    if any(_beside_chart(p) for p in paths):
+        # A Helm chart's values.yaml (Chart.yaml beside it): its images come from the
+        # chart profile in kpatch.helm, imported only when needed.
+        from kpatch.helm.inventory import chart_values_uses
+
+        paths, chart_uses = chart_values_uses(paths)
+    profiles = load_install_profiles(options.profiles, options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in options.params.items()], profiles)
     loaded = load_inputs(paths, options.limits, options.renderer, stdin_text)
     inventory = build_inventory(loaded.documents, profiles, params, options.limits,
                                 loaded.renderer)
     inventory.renderer_note = loaded.renderer_note
+    inventory.uses[:0] = chart_uses
     return inventory
+
+
+def _beside_chart(path: str) -> bool:
+    return path != "-" and (Path(path).parent / "Chart.yaml").is_file() and Path(path).is_file()

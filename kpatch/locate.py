@@ -14,12 +14,36 @@ from typing import Any
 
 from kpatch.errors import KpatchError
 from kpatch.model import ImageUse, ResourceId, lookup, pointer
-from kpatch.profile import BLOCK_PARTS, FieldSpec, Profile, Segment
+from kpatch.profile import BLOCK_PARTS, FieldSpec, KindMatch, Profile, Segment
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
 # Kinds never scanned: CRD schemas are full of "image" keys that are not images.
 NEVER_SCANNED = frozenset({"CustomResourceDefinition"})
+
+# Kubernetes' own API groups, and their kinds whose schema holds no pod spec:
+# the generic pod-spec walk skips these (it would find nothing; this only saves
+# the walk). A kind of the same name in another group (Knative's Service) is walked.
+BUILTIN_GROUPS = frozenset({
+    "", "apps", "batch", "rbac.authorization.k8s.io", "networking.k8s.io", "policy",
+    "storage.k8s.io", "autoscaling", "coordination.k8s.io", "apiregistration.k8s.io",
+    "admissionregistration.k8s.io", "scheduling.k8s.io", "node.k8s.io", "discovery.k8s.io",
+    "events.k8s.io",
+})
+NO_POD_SPEC = frozenset({
+    "ConfigMap", "Secret", "Service", "ServiceAccount", "Namespace", "Endpoints",
+    "EndpointSlice", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+    "PersistentVolume", "PersistentVolumeClaim", "StorageClass", "NetworkPolicy", "Ingress",
+    "IngressClass", "PodDisruptionBudget", "HorizontalPodAutoscaler", "LimitRange",
+    "ResourceQuota", "PriorityClass", "Lease", "APIService", "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "CSIDriver", "RuntimeClass",
+    "Event", "ControllerRevision",
+})
+
+# The image-holding lists of a pod spec, and the component each item is.
+POD_SPEC_LISTS = (("containers", "container"), ("initContainers", "init-container"),
+                  ("ephemeralContainers", "ephemeral-container"))
+GENERIC_PROFILE = "generic"
 
 
 @dataclass
@@ -52,11 +76,27 @@ class FieldIndex:
     def __init__(self, profiles: Sequence[Profile]) -> None:
         self.by_kind: dict[str, list[FieldSpec]] = defaultdict(list)
         self._cache: dict[tuple[str, str], list[FieldSpec]] = {}
+        self._tries: dict[tuple[str, str], SpecTrie] = {}
+        # Kubernetes' workload kinds whose one pod spec the core profile locates:
+        # the generic walk has nothing to add there.
+        self.pod_spec_kinds: set[str] = set()
         for profile in profiles:
             for spec in profile.fields:
                 for match in spec.kinds:
                     if spec not in self.by_kind[match.kind]:
                         self.by_kind[match.kind].append(spec)
+                    if profile.name == "core" and spec.pod_spec_depth is not None:
+                        self.pod_spec_kinds.add(match.kind)
+
+    def trie_for(self, api_version: str, kind: str) -> SpecTrie:
+        """The kind's field specs as one trie of path segments, so that a
+        resource is walked once for all of them (K8ssandraCluster has dozens of
+        specs sharing ``spec/cassandra/datacenters[]``)."""
+        key = (api_version, kind)
+        trie = self._tries.get(key)
+        if trie is None:
+            trie = self._tries[key] = SpecTrie.build(self.specs_for(api_version, kind))
+        return trie
 
     def specs_for(self, api_version: str, kind: str) -> list[FieldSpec]:
         key = (api_version, kind)
@@ -107,10 +147,9 @@ def _type_name(value: Any) -> str:
 def walk(
     node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = ()
 ) -> list[tuple[Any, str | int, Any, tuple[str | int, ...]]]:
-    """(parent, key, value, tokens) for every value the path reaches, in document order.
-
-    Level by level rather than by recursion: this runs for every field spec of
-    every resource, and nested generators cost more than the walk itself.
+    """(parent, key, value, tokens) for every value one spec's path reaches, in
+    document order. The locator walks all of a kind's specs at once
+    (:class:`SpecTrie`); this single-path walk is the reference it is tested against.
     """
     frontier: list[tuple[Any, tuple[str | int, ...]]] = [(node, tokens)]
     last = len(segments) - 1
@@ -147,6 +186,66 @@ def walk(
     return found
 
 
+Found = tuple[Any, "str | int", Any, "tuple[str | int, ...]"]
+
+
+@dataclass
+class SpecTrie:
+    """Field-spec paths merged on their common prefixes; ``ends`` holds (order,
+    spec) of each spec whose path ends at this node."""
+
+    children: dict[Segment, SpecTrie] = field(default_factory=dict)
+    ends: list[tuple[int, FieldSpec]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, specs: Sequence[FieldSpec]) -> SpecTrie:
+        root = cls()
+        for order, spec in enumerate(specs):
+            node = root
+            for segment in spec.path:
+                node = node.children.setdefault(segment, cls())
+            node.ends.append((order, spec))
+        return root
+
+    def walk(self, data: Any) -> list[tuple[FieldSpec, Found]]:
+        """(spec, (parent, key, value, tokens)) for every value any spec reaches:
+        in spec order, then document order, as walking each spec alone would give."""
+        found: list[tuple[int, FieldSpec, Found]] = []
+        frontier: list[tuple[Any, tuple[str | int, ...], SpecTrie]] = [(data, (), self)]
+        while frontier:
+            following: list[tuple[Any, tuple[str | int, ...], SpecTrie]] = []
+            for current, path, node in frontier:
+                if not isinstance(current, dict):
+                    continue
+                for segment, below in node.children.items():
+                    if segment.key == "*":
+                        keys = [k for k in current if isinstance(k, str)]
+                    elif segment.key in current:
+                        keys = [segment.key]
+                    else:
+                        continue
+                    for key in keys:
+                        value = current[key]
+                        key_path = (*path, key)
+                        if segment.each:
+                            if not isinstance(value, list):
+                                continue
+                            for index, item in enumerate(value):
+                                item_path = (*key_path, index)
+                                for order, spec in below.ends:
+                                    found.append((order, spec, (value, index, item, item_path)))
+                                if below.children:
+                                    following.append((item, item_path, below))
+                        else:
+                            for order, spec in below.ends:
+                                found.append((order, spec, (current, key, value, key_path)))
+                            if below.children:
+                                following.append((value, key_path, below))
+            frontier = following
+        found.sort(key=lambda item: item[0])  # stable: document order within a spec
+        return [(spec, hit) for _, spec, hit in found]
+
+
 class Locator:
     def __init__(self, profiles: Sequence[Profile], limits: LoadLimits | None = None) -> None:
         self.index = FieldIndex(profiles)
@@ -158,7 +257,53 @@ class Locator:
         if rid.kind in NEVER_SCANNED:
             return result
         self._locate_into(result, doc, rid, doc, prefix=None)
+        if not (rid.group in BUILTIN_GROUPS
+                and (rid.kind in NO_POD_SPEC or rid.kind in self.index.pod_spec_kinds)):
+            self._generic_pod_specs(result, doc, rid)
         return result
+
+    def _generic_pod_specs(self, result: LocateResult, doc: Document, rid: ResourceId) -> None:
+        """Every PodSpec-shaped map at any depth (a ``containers`` list of objects
+        with ``name``/``image``): a kind no profile names (an Argo Rollout, a
+        Knative Service, an operator's own CR) still has its images found and
+        relocated. A place a profile already reported is left to the profile."""
+        taken = {use.tokens for use in result.uses}
+        for pod, pod_tokens in find_pod_specs(doc.data):
+            for key, component in POD_SPEC_LISTS:
+                items = pod.get(key)
+                if not isinstance(items, list):
+                    continue
+                for index, item in enumerate(items):
+                    if not isinstance(item, dict) or "image" not in item:
+                        continue
+                    tokens = (*pod_tokens, key, index, "image")
+                    if tokens not in taken:
+                        self._generic_use(result, doc, rid, item, tokens, len(pod_tokens),
+                                          component, "imagePullPolicy")
+            volumes = pod.get("volumes")
+            for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+                image = volume.get("image") if isinstance(volume, dict) else None
+                if isinstance(image, dict) and "reference" in image:
+                    tokens = (*pod_tokens, "volumes", index, "image", "reference")
+                    if tokens not in taken:
+                        self._generic_use(result, doc, rid, image, tokens, len(pod_tokens),
+                                          "image-volume", "pullPolicy")
+
+    def _generic_use(self, result: LocateResult, doc: Document, rid: ResourceId,
+                     parent: dict[str, Any], tokens: tuple[str | int, ...], pod_depth: int,
+                     component: str, policy_key: str) -> None:
+        spec = FieldSpec(
+            profile=GENERIC_PROFILE, kinds=(KindMatch(rid.kind),),
+            path=tuple(Segment(str(t)) for t in tokens if isinstance(t, str)),
+            shape="string", pull_policy_key=policy_key, component=component,
+            note=f"no profile names {rid.kind}: found by kpatch's generic pod-spec walk",
+            pod_spec_depth=pod_depth, pull_secrets_key="imagePullSecrets",
+        )
+        key = str(tokens[-1])  # "image" or "reference"
+        line = doc.line_of(parent, key)
+        use = self._string(spec, rid, doc, parent, parent[key], tokens, line)
+        if use is not None:
+            result.uses.append(use)
 
     def _locate_into(
         self,
@@ -169,26 +314,26 @@ class Locator:
         prefix: tuple[str | int, ...] | None,
     ) -> None:
         data = doc.data
-        for spec in self.index.specs_for(str(data.get("apiVersion", "")), str(data.get("kind"))):
-            for parent, key, value, tokens in walk(data, spec.path):
-                line = doc.line_of(parent, key)
-                if spec.shape == "string":
-                    use = self._string(spec, rid, doc, parent, value, tokens, line)
-                elif spec.shape == "block":
-                    use = self._block(spec, rid, doc, value, tokens, line)
-                elif spec.shape == "env":
-                    use = self._env(spec, rid, doc, value, tokens)
-                else:
-                    self._embedded(result, spec, rid, doc, value, tokens, line)
-                    continue
-                if use is None:
-                    continue
-                if prefix is not None:
-                    use.embedded_shape = use.shape
-                    use.shape = "embedded"
-                    use.path = f"{pointer(prefix)}#{use.path}"
-                    use.tokens = (*prefix, "#", *use.tokens)
-                result.uses.append(use)
+        trie = self.index.trie_for(str(data.get("apiVersion", "")), str(data.get("kind")))
+        for spec, (parent, key, value, tokens) in trie.walk(data):
+            line = doc.line_of(parent, key)
+            if spec.shape == "string":
+                use = self._string(spec, rid, doc, parent, value, tokens, line)
+            elif spec.shape == "block":
+                use = self._block(spec, rid, doc, value, tokens, line)
+            elif spec.shape == "env":
+                use = self._env(spec, rid, doc, value, tokens)
+            else:
+                self._embedded(result, spec, rid, doc, value, tokens, line)
+                continue
+            if use is None:
+                continue
+            if prefix is not None:
+                use.embedded_shape = use.shape
+                use.shape = "embedded"
+                use.path = f"{pointer(prefix)}#{use.path}"
+                use.tokens = (*prefix, "#", *use.tokens)
+            result.uses.append(use)
 
     def _error(self, message: str, doc: Document, rid: ResourceId, tokens: tuple[str | int, ...],
                line: int | None) -> KpatchError:
@@ -300,6 +445,44 @@ class Locator:
             self._locate_into(result, inner, rid, doc, prefix=tokens)
 
 
+def find_pod_specs(root: Any) -> list[tuple[dict[str, Any], tuple[str | int, ...]]]:
+    """(map, tokens) of every PodSpec-shaped map under ``root``, outermost first.
+
+    PodSpec-shaped: its ``containers`` is a non-empty list of objects, each with
+    an ``image`` or a ``name`` key, and at least one with an ``image``.
+    """
+    # Runs on every custom resource: paths are kept as parent links and spelled
+    # out only for the maps found, not built for every node walked.
+    found: list[tuple[dict[str, Any], int]] = []
+    links: list[tuple[int, str | int]] = [(-1, "")]
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        node, link = stack.pop()
+        if isinstance(node, dict):
+            containers = node.get("containers")
+            if (isinstance(containers, list) and containers
+                    and all(isinstance(c, dict) and ("image" in c or "name" in c)
+                            for c in containers)
+                    and any("image" in c for c in containers)):
+                found.append((node, link))
+            items: Any = node.items()
+        else:
+            items = enumerate(node)
+        for key, value in items:
+            if isinstance(value, (dict, list)):
+                links.append((link, key))
+                stack.append((value, len(links) - 1))
+    out = []
+    for node, link in found:
+        tokens: list[str | int] = []
+        while link > 0:
+            link, key = links[link]
+            tokens.append(key)
+        out.append((node, tuple(reversed(tokens))))
+    out.sort(key=lambda item: [str(t) for t in item[1]])
+    return out
+
+
 def _mentions_kind(text: str, kinds: Sequence[str]) -> bool:
     return any(
         re.search(rf"^\s*kind:\s*[\"']?{re.escape(kind)}[\"']?\s*$", text, re.MULTILINE)
@@ -325,8 +508,11 @@ def compose_block_parts(
         override = spec.overrides.get(part)
         if override is not None:
             value = lookup(root, override)
-            if isinstance(value, str) and value:
-                parts[part] = value
+            # A present override wins even when empty (cass-operator v1beta2 reads a
+            # pointer: `repository: ""` drops the repository).
+            if isinstance(value, str):
+                if value:
+                    parts[part] = value
                 filled[part] = "/" + "/".join(override)
                 continue
         key = layout.parts.get(part)

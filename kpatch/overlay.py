@@ -16,8 +16,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from kpatch.relocate import RelocateOptions, RelocationPlan, ResourcePatch
 
 if TYPE_CHECKING:
     from kpatch.inventory import Inventory, InventoryOptions
+    from kpatch.reference import ImageReference
 
 KUSTOMIZATION = "kustomization.yaml"
 _HEADER_RE = re.compile(
@@ -286,15 +287,20 @@ def relocate_to_overlay(
     force: bool = False,
     allow_unrelocated: bool = False,
     write_base_kustomization: bool = False,
+    pin_digests: Callable[[list[ImageReference]], Mapping[str, str]] | None = None,
 ) -> RelocateResult:
+    """Plan the relocation of ``base`` and write it as an overlay at ``output``.
+
+    ``pin_digests`` (``--pin-digests``) maps the references that move to the
+    digests they resolve to at the source; the overlay writes ``tag@digest``."""
     from kpatch.errors import ExitCode
     from kpatch.inventory import (
         build_inventory,
         load_inputs,
+        load_install_profiles,
         manifest_files,
         parse_params,
     )
-    from kpatch.profile import load_profiles
     from kpatch.relocate import plan_relocation
     from kpatch.render import is_kustomization_dir
 
@@ -319,12 +325,16 @@ def relocate_to_overlay(
                 "kustomize cannot load files from outside an overlay's own folder; re-run "
                 "with --write-base-kustomization to create BASE/kustomization.yaml listing "
                 "its manifests (the only file kpatch writes outside --output)", file=base)
-    profiles = load_profiles(inventory_options.profiles, inventory_options.profile_files)
+    profiles = load_install_profiles(inventory_options.profiles, inventory_options.profile_files)
     params = parse_params([f"{k}={v}" for k, v in inventory_options.params.items()], profiles)
     loaded = load_inputs([base], inventory_options.limits, inventory_options.renderer)
     renderer = loaded.renderer
     inventory = build_inventory(loaded.documents, profiles, params, inventory_options.limits,
                                 renderer)
+    if pin_digests is not None:
+        moving = [u.reference for u in inventory.uses
+                  if u.reference is not None and not options.rules.is_relocated(u.reference)]
+        options = replace(options, pins=pin_digests(moving))
     plan = plan_relocation(inventory, options)
     reference = os.path.relpath(base_abs, output_abs)
     overlay = render_overlay(plan, reference, command)

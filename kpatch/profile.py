@@ -12,7 +12,7 @@ value there:
 - ``env``: env var items whose name matches a pattern and whose value is a
   reference.
 
-Profiles may also switch on implicit-image rules (code in kpatch/implicit/,
+Profiles may also switch on implicit-image rules (code in kpatch/operators/,
 parameterised by the profile's ``data``) and declare ``params`` users set with
 ``--param PROFILE.NAME=VALUE``. Nothing in kpatch tests ``kind == ...``: the
 knowledge is here.
@@ -21,7 +21,7 @@ knowledge is here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -359,7 +359,8 @@ def _parse_pull_settings(check: _Checker, profile: str, raw: Any) -> tuple[PullS
 
 
 def parse_profile(raw: Any, source: str, shared_templates: Mapping[str, Any] | None = None,
-                  shared_blocks: Mapping[str, BlockLayout] | None = None) -> Profile:
+                  shared_blocks: Mapping[str, BlockLayout] | None = None,
+                  known_rules: Collection[str] | None = None) -> Profile:
     check = _Checker(source)
     top = check.mapping(raw, "top level")
     check.known_keys(top, _TOP_KEYS, "top level")
@@ -405,14 +406,13 @@ def parse_profile(raw: Any, source: str, shared_templates: Mapping[str, Any] | N
     raw_implicit = top.get("implicit", [])
     if not isinstance(raw_implicit, list):
         raise check.fail("implicit", "expected a list")
-    from kpatch.implicit import RULES  # late import: rules import this module
-
     for i, item in enumerate(raw_implicit):
         where = f"implicit[{i}]"
         entry = check.mapping(item, where)
         rule = check.string(entry.get("rule"), f"{where}.rule")
-        if rule not in RULES:
-            raise check.fail(f"{where}.rule", f"unknown rule {rule!r}; known: {', '.join(RULES)}")
+        if known_rules is not None and rule not in known_rules:
+            raise check.fail(f"{where}.rule",
+                             f"unknown rule {rule!r}; known: {', '.join(sorted(known_rules))}")
         options = {k: v for k, v in entry.items() if k not in ("rule", "match")}
         implicit.append(ImplicitRule(rule, name, _kinds(check, entry.get("match"),
                                                          f"{where}.match"), options))
@@ -438,24 +438,44 @@ def _read_profile_file(text: str, source: str) -> Any:
     return documents[0].data
 
 
-def builtin_profile_names() -> list[str]:
-    folder = resources.files("kpatch") / "profiles"
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+# Operator folders holding a profile.yaml (kpatch/operators/<folder>/); kept
+# here as names, so that reading profiles never imports the operators' code.
+OPERATOR_FOLDERS = ("cass_operator", "k8ssandra_operator", "redis_enterprise")
 
 
-def _builtin_raw() -> list[tuple[str, Any]]:
-    folder = resources.files("kpatch") / "profiles"
-    out = []
-    for name in builtin_profile_names():
-        text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
-        out.append((f"kpatch/profiles/{name}.yaml", _read_profile_file(text, name)))
+def _builtin_files() -> list[tuple[str, Any]]:
+    """(shown path, resource) of each built-in profile: the generic ones in
+    kpatch/profiles/, then one per operator folder."""
+    package = resources.files("kpatch")
+    generic = sorted((p for p in (package / "profiles").iterdir() if p.name.endswith(".yaml")),
+                     key=lambda p: p.name)
+    out: list[tuple[str, Any]] = [(f"kpatch/profiles/{p.name}", p) for p in generic]
+    for folder in OPERATOR_FOLDERS:
+        out.append((f"kpatch/operators/{folder}/profile.yaml",
+                    package / "operators" / folder / "profile.yaml"))
     return out
 
 
+def _builtin_raw() -> list[tuple[str, Any]]:
+    out = []
+    for shown, resource in _builtin_files():
+        text = resource.read_text(encoding="utf-8")
+        out.append((shown, _read_profile_file(text, shown)))
+    return out
+
+
+def builtin_profile_names() -> list[str]:
+    return sorted(str(top.get("profile")) for _, top in _builtin_raw() if isinstance(top, dict))
+
+
 def load_profiles(
-    selected: Iterable[str] = (), extra_files: Iterable[str | Path] = ()
+    selected: Iterable[str] = (), extra_files: Iterable[str | Path] = (),
+    known_rules: Collection[str] | None = None,
 ) -> list[Profile]:
     """Built-in profiles plus the user's files; ``selected`` narrows them by name.
+
+    ``known_rules``: the implicit-rule names that exist (kpatch.operators.RULES);
+    a profile naming another is refused. None skips the check.
 
     Templates and block layouts declared by any built-in profile (the pod spec
     fields of ``core``) can be used by every profile, even when ``core`` itself is
@@ -479,7 +499,8 @@ def load_profiles(
                     shared_templates.setdefault(key, tuple(items))
             for key, block in (top.get("blocks") or {}).items():
                 shared_blocks.setdefault(key, _parse_block(check, key, block))
-    profiles = [parse_profile(top, source, shared_templates, shared_blocks) for source, top in raw]
+    profiles = [parse_profile(top, source, shared_templates, shared_blocks, known_rules)
+                for source, top in raw]
     names = [p.name for p in profiles]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -10,8 +10,8 @@ so a miss is never silent.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonpatch
@@ -39,6 +39,8 @@ class RelocateOptions:
     pull_secrets: tuple[str, ...] = ()
     pull_policy: str | None = None
     service_accounts: bool = False
+    # --pin-digests: normalized source reference -> digest resolved at the source.
+    pins: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -178,7 +180,8 @@ class Planner:
             self.work.setdefault(rid, _ResourceWork(doc, rid))
         self.moves: list[Move] = []
         self.unrelocated: list[Unrelocated] = []
-        self.warnings: list[str] = []
+        # What the inventory already had to say (an assumed release...) comes first.
+        self.warnings: list[str] = list(inventory.warnings)
         self.profiles = {p.name: p for p in inventory.profiles}
 
     # -- entry ---------------------------------------------------------------
@@ -219,8 +222,23 @@ class Planner:
 
     def _target(self, use: ImageUse) -> ImageReference | None:
         assert use.reference is not None
-        new = self.rules.relocate(use.reference)
+        new = self._pinned(use, self.rules.relocate(use.reference))
         return None if new == use.reference else new
+
+    def _pinned(self, use: ImageUse, new: ImageReference) -> ImageReference:
+        """``new`` as ``tag@digest`` with --pin-digests, where one string holds the
+        reference; a block spreads it over fields, so it stays pinned by tag."""
+        assert use.reference is not None
+        digest = self.options.pins.get(use.reference.normalized)
+        if digest is None or new.digest is not None:
+            return new
+        spec = use.spec if use.spec is not None else self._spec_at(use.resource, use.tokens)
+        if use.shape == "block" or use.embedded_shape == "block" or (
+                use.implicit and spec is not None and spec.shape == "block"):
+            self.warnings.append(f"{use.resource} {use.path}: not pinned to {digest}: the "
+                                 "image is spelled across block fields")
+            return new
+        return replace(new, digest=digest)
 
     def _string(self, use: ImageUse) -> None:
         work = self.work[use.resource]
@@ -284,9 +302,13 @@ class Planner:
     def _implicit(self, use: ImageUse) -> None:
         assert use.reference is not None
         if any(e.get("level") == "imageconfig" for e in use.effective_for):
-            return  # derived from an ImageConfig in the input: the config is edited
+            # Derived from an ImageConfig in the input: the config is edited.
+            if use.reference.normalized in self.options.pins:
+                self.warnings.append(f"{use.resource} {use.path}: not pinned: the operator "
+                                     "derives this image from ImageConfig settings")
+            return
         work = self.work[use.resource]
-        new = self.rules.relocate(use.reference)
+        new = self._pinned(use, self.rules.relocate(use.reference))
         if new == use.reference:
             return
         spec = self._spec_at(use.resource, use.tokens)
@@ -443,27 +465,36 @@ class Planner:
     # -- the check -----------------------------------------------------------------------
 
     def _verify(self, plan: RelocationPlan) -> None:
-        """Apply the plan in process and inventory the result: every image must
-        have moved under the target, with its tag and digest unchanged."""
+        """Apply the plan in process and inventory the result: every image must be
+        exactly where the rules send it (not merely somewhere in the target
+        registry), with its tag and digest unchanged."""
         patched = apply_plan(self.inventory, plan)
-        after = build_inventory(patched, self.inventory.profiles, {}, None)
+        after = build_inventory(patched, self.inventory.profiles, self.inventory.params, None)
         before = {(u.resource, u.path): u for u in self.inventory.uses}
         listed = {(u.resource, u.path) for u in plan.unrelocated}
         for use in after.uses:
             if use.reference is None or (use.resource, use.path) in listed:
                 continue
             original = before.get((use.resource, use.path))
-            if not self.rules.is_relocated(use.reference):
+            if original is not None and original.reference is not None:
+                wanted = self.rules.relocate(original.reference)
+                if use.reference.name != wanted.name:
+                    plan.unrelocated.append(Unrelocated(
+                        use.resource, use.path, use.image,
+                        f"kpatch could not express this relocation in the resource (planned "
+                        f"{wanted}, after patching it reads {use.image})"))
+                elif original.reference.tag != use.reference.tag or use.reference.digest not in (
+                        original.reference.digest,
+                        self.options.pins.get(original.reference.normalized)):
+                    # A tag pinned to its digest (--pin-digests) gains exactly that digest.
+                    raise KpatchError(
+                        f"internal check failed: {use.resource} {use.path} changed tag or "
+                        f"digest ({original.image} -> {use.image})")
+            elif not self.rules.is_relocated(use.reference):
                 plan.unrelocated.append(Unrelocated(
                     use.resource, use.path, use.image,
                     "kpatch could not express this relocation in the resource "
                     f"(after patching it still reads {use.image})"))
-            elif original is not None and original.reference is not None and (
-                    original.reference.tag, original.reference.digest) != (
-                    use.reference.tag, use.reference.digest):
-                raise KpatchError(
-                    f"internal check failed: {use.resource} {use.path} changed tag or digest "
-                    f"({original.image} -> {use.image})")
 
 
 def _matches(spec: FieldSpec, tokens: Tokens) -> bool:

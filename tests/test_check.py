@@ -296,7 +296,7 @@ def test_redis_release_without_a_known_pair(tmp_path: Path) -> None:
     assert findings(repo) == []
 
 
-# --- cass-operator-release and k8ssandra-release ------------------------------------------
+# --- cass-operator-release ---------------------------------------------------------------
 
 
 def test_cass_operator_system_logger_belongs_to_the_release(repo: Path) -> None:
@@ -310,30 +310,6 @@ def test_cass_operator_system_logger_belongs_to_the_release(repo: Path) -> None:
     assert item.pointer == "/data/image_config.yaml#/images/system-logger"
     assert item.file is not None and item.file.endswith(
         "configmap-cass-operator-cass-operator-manager-config.yaml")
-
-
-REAPER = ("    containerImage:\n      repository: thelastpickle\n      name: cassandra-reaper\n"
-          "      tag: 3.5.0\n")
-MEDUSA = ("    containerImage:\n      registry: quay.io\n      repository: k8ssandra\n"
-          "      name: medusa\n      tag: 0.21.0\n")
-
-
-@pytest.mark.parametrize(("operator", "expected"), [("v1.32.5", 0), ("v1.30.1", 2)])
-def test_k8ssandra_defaults_belong_to_the_release(tmp_path: Path, operator: str,
-                                                  expected: int) -> None:
-    repo = make_repo(tmp_path, ("k8ssandra-cluster",), sync=False)
-    base = repo / "bases/k8ssandra-cluster"
-    edit(base / "k8ssandra-cluster.yaml", REAPER, "")
-    edit(base / "k8ssandra-cluster.yaml", MEDUSA, "")
-    edit(base / "operator.yaml", "k8ssandra-operator:v1.32.5", f"k8ssandra-operator:{operator}")
-    sync(repo)
-    found = findings(repo)
-    assert len(found) == expected, found
-    for item in found:
-        assert item.rule == "k8ssandra-release"
-        assert re.match(r"docker\.io/(thelastpickle/cassandra-reaper:4\.2\.4|k8ssandra/medusa:"
-                        r"0\.29\.0) is the (reaper|medusa) default of k8ssandra-operator "
-                        r"v1\.32\.2, not of v1\.30\.1", item.message), item.message
 
 
 # --- formats, exit codes, order -------------------------------------------------------------

@@ -79,6 +79,10 @@ K8SSANDRA = {
     ("docker.io/stargateio/stargate-4_0:v1.0.81", K8C,
      "/spec/cassandra/datacenters/1/stargate/racks/0/containerImage", "block"),
     ("docker.io/stargateio/stargate-4_0:v1.0.79", K8C, "/spec/stargate/containerImage", "block"),
+    # dc2's Stargate has no containerImage: the CRD default {stargateio, v1.0.77} fills it
+    # and is merged over the cluster block (name stargate-4_0, tag v1.0.77 wins).
+    ("docker.io/stargateio/stargate-4_0:v1.0.77", K8C,
+     "/spec/cassandra/datacenters/1/stargate/containerImage", "implicit"),
     ("docker.io/thelastpickle/cassandra-reaper:3.5.0", K8C, "/spec/reaper/containerImage",
      "block"),
     ("quay.io/k8ssandra/medusa:0.21.0", K8C, "/spec/medusa/containerImage", "block"),
@@ -181,12 +185,17 @@ def test_k8ssandra_precedence_says_which_level_won() -> None:
         "datacenter", "docker.io/k8ssandra/cass-management-api:4.1.5-ubi8")
     assert won[("dc2", None, "server")] == (
         "cluster", "docker.io/k8ssandra/cass-management-api:4.1.5-ubi")
-    assert won[("dc1", None, "stargate")] == (
+    assert won[("dc1", "default", "stargate")] == (
         "datacenter", "docker.io/stargateio/stargate-4_0:v1.0.80")
-    assert won[("dc2", "r1", "stargate")] == ("rack", "docker.io/stargateio/stargate-4_0:v1.0.81")
-    # Rack r2 sets nothing: the cluster-level block wins for dc2.
-    assert won[("dc2", None, "stargate")] == (
-        "cluster", "docker.io/stargateio/stargate-4_0:v1.0.79")
+    # dc2 has no Cassandra racks (one rack "default"): the Stargate rack templates r1 and
+    # r2 name no rack of it and are ignored; dc2's template gets the CRD default image
+    # block, merged over the cluster's (pkg/stargate/deployments.go:87@v1.32.5): recorded at
+    # dc2's template, where relocation writes it.
+    assert won[("dc2", "default", "stargate")] == (
+        "datacenter", "docker.io/stargateio/stargate-4_0:v1.0.77")
+    assert ("dc2", "r1", "stargate") not in won
+    racks = {u.path: u.pulled for u in inventory.uses if "/racks/" in u.path}
+    assert racks == {"/spec/cassandra/datacenters/1/stargate/racks/0/containerImage": False}
     assert won[(None, None, "reaper")] == (
         "cluster", "docker.io/thelastpickle/cassandra-reaper:3.5.0")
     assert won[("dc1", None, "vector")] == ("cluster", "docker.io/timberio/vector:0.39.0-alpine")

@@ -9,6 +9,8 @@ from kpatch.inventory import build_inventory
 from kpatch.profile import load_profiles
 from kpatch.yamlio import load_stream
 
+from .conftest import FIXTURES
+
 PROFILES = load_profiles()
 
 
@@ -56,8 +58,11 @@ spec:
     spec:
       containers: [{name: a, image: "a:1"}]
 """,
-        [],
-        id="kind-matches-only-in-its-group",
+        # The core profile does not claim a Deployment of another group; its pod
+        # spec is still found, by the generic walk (profile "generic", tested in
+        # tests/test_generic_pod_specs.py).
+        [("a:1", "/spec/template/spec/containers/0/image", "string")],
+        id="kind-matches-only-in-its-group-generic-walk-still-finds-pods",
     ),
     pytest.param(
         """
@@ -138,11 +143,28 @@ spec:
   serverType: hcd
   serverVersion: 1.0.0
 """,
-        [("docker.io/datastax/hcd:1.0.0-ubi", "/spec/serverImage", "implicit")],
+        # No operator and no ImageConfig: the newest release and the ImageConfig it
+        # ships, which has no types.hcd: the operator fails, no HCD image is invented.
+        [(None, "/spec/serverImage", "implicit"),
+         ("docker.io/k8ssandra/system-logger:v1.32.0", "/spec/systemLoggerImage", "implicit"),
+         ("docker.io/k8ssandra/k8ssandra-client:v0.8.12",
+          "/spec/podTemplateSpec/spec/initContainers", "implicit")],
         id="cassdc-without-imageconfig-uses-shipped-default",
     ),
     pytest.param(
         """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: op}
+spec:
+  template:
+    spec:
+      containers:
+        - name: manager
+          image: k8ssandra/cass-operator:v1.26.0
+          volumeMounts: [{name: cfg, mountPath: /configs}]
+      volumes: [{name: cfg, configMap: {name: cfg}}]
+---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: cfg}
@@ -160,8 +182,14 @@ kind: CassandraDatacenter
 metadata: {name: dc}
 spec: {serverType: dse, serverVersion: 6.8.50}
 """,
-        [("registry.corp:5000/internal/dse-mgmtapi-6_8:6.8.50-ubi8", "/spec/serverImage",
-          "implicit")],
+        # v1.26.0 reads /configs/image_config.yaml (its default); the registry and
+        # namespace apply to the named images too, which this config leaves empty.
+        [("k8ssandra/cass-operator:v1.26.0", "/spec/template/spec/containers/0/image",
+          "string"),
+         ("registry.corp:5000/internal/dse-mgmtapi-6_8:6.8.50-ubi8", "/spec/serverImage",
+          "implicit"),
+         (None, "/spec/systemLoggerImage", "implicit"),
+         (None, "/spec/configBuilderImage", "implicit")],
         id="v1beta1-registry-and-namespace-overrides",
     ),
 ]
@@ -190,3 +218,26 @@ def test_wrong_shapes_are_errors_with_a_pointer(text: str, message: str) -> None
     assert message in str(caught.value)
     assert caught.value.location.pointer
     assert caught.value.location.line is not None
+
+
+def test_the_spec_trie_finds_what_walking_each_spec_alone_finds() -> None:
+    """The locator walks all of a kind's specs at once; the result must be the
+    same hits in the same order as the single-path reference walk."""
+    from kpatch.locate import FieldIndex, walk
+
+    index = FieldIndex(PROFILES)
+    checked = 0
+    for path in sorted(FIXTURES.rglob("*.yaml")):
+        if "bad" in path.parts or "profiles" in path.parts:
+            continue
+        for doc in load_stream(path.read_text(encoding="utf-8"), str(path)):
+            data = doc.data
+            if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+                continue
+            api, kind = str(data.get("apiVersion", "")), data["kind"]
+            one_by_one = [(spec, hit) for spec in index.specs_for(api, kind)
+                          for hit in walk(data, spec.path)]
+            together = index.trie_for(api, kind).walk(data)
+            assert [(s, h[3]) for s, h in together] == [(s, h[3]) for s, h in one_by_one]
+            checked += len(one_by_one)
+    assert checked > 50

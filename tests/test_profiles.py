@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kpatch.errors import KpatchError
-from kpatch.inventory import InventoryOptions, find_images
+from kpatch.inventory import InventoryOptions, find_images, load_install_profiles
 from kpatch.profile import builtin_profile_names, load_profiles, parse_path
 
 
@@ -26,8 +26,12 @@ def test_a_user_profile_adds_an_operator_without_code() -> None:
         ("quay.io/widgets/node:2.0.0", "/spec/nodes/0/image", "widget-operator", "Always"),
         ("busybox:1.36.1", "/spec/extraPod/containers/0/image", "widget-operator", None),
     ]
-    # Without the profile file, nothing in a WidgetCluster is known.
-    assert find_images(["fixtures/profiles/widget-cluster.yaml"]).uses == []
+    # Without the profile file, only the pod spec is found (by the generic walk,
+    # which says so); the agent image and the node blocks need the profile.
+    assert [(u.image, u.path, u.profile) for u in
+            find_images(["fixtures/profiles/widget-cluster.yaml"]).uses] == [
+        ("busybox:1.36.1", "/spec/extraPod/containers/0/image", "generic"),
+    ]
 
 
 def test_parse_path() -> None:
@@ -72,7 +76,7 @@ def test_invalid_profiles_name_the_file_and_the_entry(tmp_path: Path, text: str,
     path = tmp_path / "mine.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(KpatchError) as caught:
-        load_profiles(extra_files=[path])
+        load_install_profiles(files=[str(path)])
     assert message in str(caught.value)
     assert str(caught.value).startswith(str(path))
 

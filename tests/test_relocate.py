@@ -193,21 +193,24 @@ def test_unrelocatable_images_stop_the_write_unless_allowed(tmp_path: Path) -> N
     check_overlay(base, output)
 
 
-def test_vector_without_image_names_the_option(upstream: Path, tmp_path: Path) -> None:
+def test_vector_without_image_relocates_the_system_logger(upstream: Path, tmp_path: Path) -> None:
+    """Reaper's Vector sidecar defaults to the ImageConfig's system-logger (v1.30+):
+    relocation writes it into telemetry.vector.image, and says once which release
+    it assumed."""
     base = upstream / "k8ssandra-operator-v1.32.5/test/testdata/fixtures/single-dc-reaper"
     plain = tmp_path / "base"
     shutil.copytree(base, plain)
     (plain / "kustomization.yaml").write_text("resources: [k8ssandra.yaml]\n", encoding="utf-8")
     code, _, err = relocate(plain, tmp_path / "overlay")
-    assert code == 3 and "--param k8ssandra-operator.vectorImage" in err
-    code, _, err = relocate(plain, tmp_path / "overlay", "--allow-unrelocated")
-    assert code == 0
-    assert "not relocated: K8ssandraCluster test /spec/reaper/telemetry/vector/image" in err
+    assert code == 0, err
+    assert err.count("assuming the newest release kpatch knows, v1.32.5") == 1
+    assert "--param k8ssandra-operator.operatorVersion" in err
     rendered = inventory_of(kustomize(tmp_path / "overlay"), "overlay")
     assert {u.image for u in rendered.uses if u.reference} == {
         "registry.corp:5000/library/busybox:latest",
         "registry.corp:5000/k8ssandra/cass-management-api:4.1.8-ubi",
-        "registry.corp:5000/thelastpickle/cassandra-reaper:4.2.4",
+        "registry.corp:5000/thelastpickle/cassandra-reaper:5.0.0",
+        "registry.corp:5000/k8ssandra/system-logger:v1.30.2",
     }
 
 
@@ -310,3 +313,38 @@ def test_the_structural_check_looks_inside_embedded_documents(tmp_path: Path) ->
     assert tampered != overlay_text
     with pytest.raises(AssertionError, match="inside the embedded document"):
         assert_only_relocation_changes(base_text, tampered)
+
+
+PREFIXED = [
+    ("prefix", ["--registry", "private.io/mirror"]),
+    ("mapping", ["--registry", "registry.corp:5000",
+                 "--map", "docker.io/k8ssandra=registry.corp:5000/cass/k8ssandra",
+                 "--map", "docker.io/datastax=registry.corp:5000/ds"]),
+    ("flatten", ["--registry", "registry.corp:5000/flat", "--flatten"]),
+]
+
+
+@pytest.mark.parametrize("name", BASES)
+@pytest.mark.parametrize(("rule_name", "args"), PREFIXED, ids=[p[0] for p in PREFIXED])
+def test_every_image_lands_exactly_where_the_rules_send_it(
+        name: str, rule_name: str, args: list[str], tmp_path: Path) -> None:
+    """A prefix or a mapping moves derived images too (ImageConfig types, defaults,
+    CR blocks): each rendered image is exactly rules.relocate(source), not merely
+    somewhere under the target host."""
+    registry = args[args.index("--registry") + 1]
+    maps = [args[i + 1] for i, a in enumerate(args) if a == "--map"]
+    rules = RelocationRules.parse(registry, maps, flatten="--flatten" in args)
+    code, _, err = run("relocate", str(FIXTURES / name), "--output", str(tmp_path / "o"),
+                       *args)
+    assert code == 0, err
+    before = inventory_of(kustomize(FIXTURES / name), "base")
+    after = inventory_of(kustomize(tmp_path / "o"), "overlay")
+    sources = {(u.resource, u.path): u.reference for u in before.uses}
+    assert len(after.uses) == len(before.uses)
+    for use in after.uses:
+        source = sources[(use.resource, use.path)]
+        assert source is not None and use.reference is not None, use
+        assert use.reference == rules.relocate(source) or (
+            use.reference.normalized == rules.relocate(source).normalized), (
+            f"{use.resource} {use.path}: {source} -> {use.image}, "
+            f"planned {rules.relocate(source)}")

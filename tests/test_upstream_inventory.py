@@ -47,7 +47,8 @@ def test_multi_dc_stargate_cluster_pulls_only_implicit_images(upstream: Path) ->
         assert use.resource.kind == "K8ssandraCluster"
         assert use.reason
         (entry,) = use.effective_for
-        assert entry["level"] in ("default-imageconfig", "default")
+        # Server images from the ImageConfig v1.32.5 ships, Stargate from its defaults.
+        assert entry["level"] in ("release", "default")
 
 
 def test_single_dc_reaper_cluster(upstream: Path) -> None:
@@ -60,13 +61,19 @@ def test_single_dc_reaper_cluster(upstream: Path) -> None:
          False),
         ("docker.io/k8ssandra/cass-management-api:4.1.8-ubi",
          "/spec/cassandra/datacenters/0/serverImage", True, True),
-        ("docker.io/thelastpickle/cassandra-reaper:4.2.4", "/spec/reaper/containerImage", True,
+        # No operator in the input: the newest release kpatch knows (v1.32.5), whose
+        # ImageConfig ships Reaper 5.0.0 (config/cass-operator/imageconfig@v1.32.5).
+        ("docker.io/thelastpickle/cassandra-reaper:5.0.0", "/spec/reaper/containerImage", True,
          True),
-        # Vector is enabled for Reaper with no image: kpatch says it cannot know it.
-        (None, "/spec/reaper/telemetry/vector/image", True, True),
+        # Vector on for Reaper with no image: the ImageConfig's system-logger (v1.30+,
+        # pkg/reaper/vector.go:57@v1.32.5).
+        ("docker.io/k8ssandra/system-logger:v1.30.2", "/spec/reaper/telemetry/vector/image",
+         True, True),
     }
-    (unknown,) = [u for u in inventory.uses if u.image is None]
-    assert unknown.reason is not None and "--param k8ssandra-operator.vectorImage" in unknown.reason
+    assert inventory.warnings == [
+        "k8ssandra-operator: no operator Deployment in the input and no --param "
+        "k8ssandra-operator.operatorVersion=VERSION: assuming the newest release kpatch "
+        "knows, v1.32.5"]
 
 
 def test_medusa_sample_partial_block_merges_with_defaults(upstream: Path) -> None:

@@ -7,8 +7,7 @@ then look at the same resource and field in the rendered overlay.
 
 Operator knowledge read here, all through ``OverlayContext.profile_data``:
 ``redis-enterprise``: ``operatorRepositories``, ``versionPairs``;
-``cass-operator``: ``operatorImages``; ``k8ssandra-operator``: ``defaultImages``,
-``defaultsRelease``. Re-point these names when that knowledge moves.
+``cass-operator``: ``operatorImages``. Re-point these names when that knowledge moves.
 """
 
 from __future__ import annotations

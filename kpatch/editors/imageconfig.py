@@ -71,12 +71,13 @@ def _v1beta2(data: dict[str, Any], rules: RelocationRules, in_use: set[str],
     overrides = data.get("overrides") if isinstance(data.get("overrides"), dict) else {}
     types = data.get("types") if isinstance(data.get("types"), dict) else {}
     assert isinstance(defaults, dict) and isinstance(overrides, dict) and isinstance(types, dict)
-    # Registries as they will be after this edit: those are what types inherit.
-    default_registry = _text(defaults.get("registry"))
+    # Registries before this edit spell where each server image is now; after it,
+    # what a type that sets no registry of its own will inherit.
+    default_before = default_registry = _text(defaults.get("registry"))
     if default_registry and default_registry != rules.registry:
         edits.append((("defaults", "registry"), rules.registry))
         default_registry = rules.registry
-    override_registry = _text(overrides.get("registry"))
+    override_before = override_registry = _text(overrides.get("registry"))
     if override_registry and override_registry != rules.registry:
         edits.append((("overrides", "registry"), rules.registry))
         override_registry = rules.registry
@@ -84,18 +85,21 @@ def _v1beta2(data: dict[str, Any], rules: RelocationRules, in_use: set[str],
         entry = types.get(server_type)
         entry = entry if isinstance(entry, dict) else {}
         fallback_repository, _, fallback_name = builtin.get(server_type, "").rpartition("/")
-        registry = (override_registry or _text(entry.get("registry")) or default_registry
-                    or "docker.io")
+        own_registry = _text(entry.get("registry"))
+        registry_before = override_before or own_registry or default_before or "docker.io"
+        registry_after = override_registry or own_registry or default_registry or "docker.io"
         repository = (_text(overrides.get("repository")) or _text(entry.get("repository"))
                       or _text(defaults.get("repository")) or fallback_repository)
         name = _text(entry.get("name")) or fallback_name
         if not name:
             continue
-        current = "/".join(p for p in (registry, repository, name) if p)
+        # Where the image is today, moved by the rules: a path prefix or a
+        # mapping changes the repository too, not only the registry.
+        current = "/".join(p for p in (registry_before, repository, name) if p)
         moved = parse_reference(relocate_name(rules, current))
         path_dir, _, new_name = moved.path.rpartition("/")
         wanted = {"registry": moved.registry, "repository": path_dir, "name": new_name}
-        now = {"registry": registry, "repository": repository, "name": name}
+        now = {"registry": registry_after, "repository": repository, "name": name}
         for part, value in wanted.items():
             if value and (now[part] != value or server_type not in types):
                 edits.append((("types", server_type, part), value))

@@ -20,18 +20,11 @@ if TYPE_CHECKING:
 
 def operator_version(ctx: RuleContext, profile: str) -> tuple[str | None, str]:
     """The operator version and where it came from."""
-    given = ctx.param(profile, "operatorVersion")
-    if given:
-        return given, f"--param {profile}.operatorVersion"
-    repositories = {str(r) for r in ctx.data(profile).get("operatorRepositories") or []}
-    for use in ctx.uses:
-        ref = use.reference
-        if (ref is not None and ref.tag and not use.implicit
-                and use.resource.kind in ("Deployment", "ClusterServiceVersion")
-                and any(ref.repository == r or ref.repository.endswith("/" + r)
-                        for r in repositories)):
-            return ref.tag, f"the operator image {use.image} in {use.resource}"
-    return None, ""
+    repositories = [str(r) for r in ctx.data(profile).get("operatorRepositories") or []]
+    release = ctx.operator_release(profile, repositories)
+    if release is None:
+        return None, ""
+    return release.version, release.source
 
 
 def defaults_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: ResourceId) -> None:
