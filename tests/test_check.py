@@ -435,3 +435,16 @@ def test_fingerprint_is_the_same_in_every_process(tmp_path: Path) -> None:
                               env={**os.environ, "PYTHONHASHSEED": seed})
         keys.add(done.stdout.strip())
     assert len(keys) == 1 and len(next(iter(keys))) == 64
+
+
+def test_lockstep_images_come_from_the_release_table() -> None:
+    from kpatch.check.cass_operator_release import RELEASED_WITH_OPERATOR, released_with
+    from kpatch.operators.cass_operator.releases import release_row
+
+    # v1.32.0 ships system-logger:v1.32.0 beside config-builder and client images
+    # with versions of their own: only the system logger moves with the operator.
+    row = release_row("v1.32.0")
+    assert row["shippedImageConfig"]["v1beta2"]["images"]["config-builder"]["tag"] != "v1.32.0"
+    assert released_with("v1.32.0") == ["k8ssandra/system-logger"]
+    assert released_with("v1.26.0") == ["k8ssandra/system-logger"]  # v1beta1 strings
+    assert released_with("v0.0.1") == RELEASED_WITH_OPERATOR  # not in the table
