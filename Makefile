@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) bench/operators.py
 	$(PY) bench/helm.py
 	$(PY) bench/mirror.py
+	$(PY) bench/startup.py
 	$(PY) bench/check.py
 
 clean:

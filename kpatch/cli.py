@@ -1,6 +1,11 @@
 """Command line: click parsing only. Each command turns options into plain
 values, calls the library, prints what it returns, and maps KpatchError to its
-exit code with one line on stderr."""
+exit code with one line on stderr.
+
+Startup matters (kpatch runs as a pre-commit hook): each command imports the
+library modules it uses inside its own function, never at the top of this file
+(bench/startup.py measures it).
+"""
 
 from __future__ import annotations
 
@@ -14,22 +19,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from kpatch import __version__
-from kpatch.diff.engine import DiffOptions, diff_documents
-from kpatch.diff.inputs import load_git, load_overlay, load_side
-from kpatch.diff.report_github import render_github
-from kpatch.diff.report_json import render_json
-from kpatch.diff.report_markdown import render_markdown
-from kpatch.diff.report_text import render_text
 from kpatch.errors import ExitCode, KpatchError
-from kpatch.inventory import InventoryOptions, find_images
-from kpatch.overlay import relocate_to_overlay
-from kpatch.relocate import PULL_POLICIES, RelocateOptions
-from kpatch.relocation import RelocationRules
-from kpatch.render import RENDERER_CHOICES, render_tree
-from kpatch.report import FORMATS, plan_table, render
-from kpatch.yamlio import LoadLimits
+
+if TYPE_CHECKING:
+    from kpatch.inventory import InventoryOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Option choices, spelled here so that parsing needs no library module;
+# tests/test_cli_output.py checks them against the modules that own them.
+RENDERER_CHOICES = ("auto", "builtin", "kustomize", "kubectl")
+IMAGE_FORMATS = ("table", "json", "yaml", "csv")
+PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+RENDERER_HELP = ("How kustomization directories are rendered: auto uses the built-in "
+                 "renderer when it supports the tree, else kustomize or kubectl.")
 
 
 def _fail(message: str, code: int) -> None:
@@ -79,8 +82,7 @@ def inventory_options(func: F) -> F:
         click.option("--param", "params", multiple=True, metavar="PROFILE.NAME=VALUE",
                      help="Set a profile parameter, e.g. redis-enterprise.rsVersion=7.2.4-64."),
         click.option("--renderer", default="auto", show_default=True,
-                     type=click.Choice(list(RENDERER_CHOICES)),
-                     help="How kustomization directories are rendered."),
+                     type=click.Choice(list(RENDERER_CHOICES)), help=RENDERER_HELP),
         click.option("--max-input-bytes", type=int, default=None, metavar="N",
                      help="Refuse inputs larger than N bytes (default 64 MiB)."),
     ]
@@ -92,6 +94,9 @@ def inventory_options(func: F) -> F:
 def build_options(profiles: tuple[str, ...], profile_files: tuple[str, ...],
                   params: tuple[str, ...], renderer: str,
                   max_input_bytes: int | None) -> InventoryOptions:
+    from kpatch.inventory import InventoryOptions
+    from kpatch.yamlio import LoadLimits
+
     return InventoryOptions(
         profiles=profiles,
         profile_files=profile_files,
@@ -141,7 +146,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(IMAGE_FORMATS), default="table",
+              show_default=True,
+              help="table fits a terminal's width (full values when piped); json, yaml "
+                   "and csv carry every field (docs/images-output.md).")
 @click.option("--unique", is_flag=True, help="One row per image instead of one per reference.")
 @inventory_options
 @handle_errors
@@ -151,15 +159,18 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     """List every image the manifests at PATH will make the cluster pull.
 
     PATH is a file, a directory of manifests, a kustomization directory
-    (rendered with kustomize or kubectl), or - for standard input.
+    (rendered in process when the built-in renderer supports it, else with
+    kustomize build or kubectl kustomize), or - for standard input. All PATHs
+    together are one install.
     """
+    from kpatch.inventory import find_images
+    from kpatch.report import render
+
     options = build_options(profiles, profile_files, params, renderer, max_input_bytes)
     inventory = find_images(list(paths), options)
-    if inventory.renderer_note:
-        click.echo(f"kpatch: {inventory.renderer_note}", err=True)
-    elif inventory.renderer:
-        click.echo(f"kpatch: rendered with {inventory.renderer}", err=True)
-    click.echo(render(inventory, fmt, unique), nl=False)
+    for note in (inventory.renderer_note or "").splitlines():
+        click.echo(f"kpatch: {note}", err=True)
+    click.echo(render(inventory, fmt, unique, width=_table_width()), nl=False)
     for warning in inventory.warnings:
         click.echo(f"kpatch: warning: {warning}", err=True)
     for use in inventory.unresolved:
@@ -197,10 +208,13 @@ def _relocate_command(base: str, registry: str, output: str, maps: tuple[str, ..
 @click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
 @click.option("--pull-secret", "secrets", multiple=True, metavar="NAME",
               help="Pull secret name to reference (repeatable). kpatch never reads credentials.")
-@click.option("--pull-policy", "policy", type=click.Choice(PULL_POLICIES), default=None)
+@click.option("--pull-policy", "policy", type=click.Choice(PULL_POLICIES), default=None,
+              help="Set the pull policy of relocated images.")
 @click.option("--service-accounts", is_flag=True,
               help="Also add the pull secrets to the ServiceAccounts of relocated pods.")
-@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print each reference, old -> new, and whether the overlay is up to date; "
+                   "write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
 @click.option("--allow-unrelocated", is_flag=True,
               help="Write the overlay even if some images cannot be relocated.")
@@ -224,6 +238,12 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
     --write-base-kustomization). Each patched resource gets one JSON6902 patch
     file whose `test` operations make a drifted base fail to build.
     """
+    from kpatch.overlay import relocate_to_overlay
+    from kpatch.relocate import RelocateOptions
+    from kpatch.relocation import RelocationRules
+    from kpatch.render import rendered_message
+    from kpatch.report import plan_table
+
     rules = RelocationRules.parse(registry, maps, flatten=flatten)
     options = RelocateOptions(rules, pull_secrets=secrets, pull_policy=policy,
                               service_accounts=service_accounts)
@@ -236,19 +256,28 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
         pin_digests=_digest_resolver(authfile, no_src_tls_verify) if pin_digests else None)
     plan = result.plan
     if result.renderer:
-        click.echo(f"kpatch: rendered {base} with {result.renderer}", err=True)
+        click.echo(f"kpatch: {rendered_message(base, result.renderer)}", err=True)
     for warning in plan.warnings:
         click.echo(f"kpatch: warning: {warning}", err=True)
     for item in plan.unrelocated:
         click.echo(f"kpatch: warning: not relocated: {item.resource} {item.path}: {item.reason}",
                    err=True)
     if dry_run:
-        click.echo(plan_table(plan), nl=False)
+        click.echo(plan_table(plan, width=_table_width()), nl=False)
         if result.base_kustomization is not None:
             click.echo(f"\n{base} has no kustomization.yaml: --write-base-kustomization would "
                        f"write {base}/kustomization.yaml:\n{result.base_kustomization}", nl=False)
-        click.echo(f"\n{len(result.overlay.files)} file(s) would be written to {output} "
-                   "(dry run: nothing written)")
+        from pathlib import Path
+
+        from kpatch.pending import pending_files
+
+        pending = pending_files(result.overlay.files, Path(output))
+        if pending:
+            click.echo(f"\n{len(pending)} of {len(result.overlay.files)} file(s) in {output} "
+                       "would be written or removed (dry run: nothing written)")
+        else:
+            click.echo(f"\n{output} is up to date: a run would change nothing "
+                       "(dry run: nothing written)")
         if plan.unrelocated and not allow_unrelocated:
             sys.exit(int(ExitCode.UNRELOCATED))
         return
@@ -265,28 +294,40 @@ def relocate(base: str, registry: str, output: str, maps: tuple[str, ...], flatt
 @main.command()
 @click.argument("path", metavar="PATH")
 @click.option("--renderer", default="auto", show_default=True,
-              type=click.Choice(list(RENDERER_CHOICES)))
+              type=click.Choice(list(RENDERER_CHOICES)), help=RENDERER_HELP)
 @handle_errors
 def build(path: str, renderer: str) -> None:
     """Print the rendered stream of the kustomization at PATH.
 
     With --renderer auto, the built-in renderer is used when it supports every
-    field of the tree, otherwise kustomize or kubectl; stderr says which.
+    field of the tree, otherwise kustomize or kubectl; stderr says which. The
+    built-in renderer prints the bytes kubectl kustomize prints.
     """
     from pathlib import Path
 
-    from kpatch.render import is_kustomization_dir
+    from kpatch.render import is_kustomization_dir, render_tree, rendered_message
+    from kpatch.yamlio import LoadLimits
 
     if not is_kustomization_dir(Path(path)):
         raise KpatchError("not a kustomization directory", file=path)
-    rendered = render_tree(Path(path), renderer, LoadLimits.from_environment())
-    why = f" (built-in renderer: {rendered.fallback_reason} unsupported)" \
-        if rendered.fallback_reason else ""
-    click.echo(f"kpatch: rendered with {rendered.renderer}{why}", err=True)
+    rendered = render_tree(Path(path), renderer, LoadLimits.from_environment(),
+                           exact_text=True)
+    click.echo(f"kpatch: {rendered_message(path, rendered.renderer, rendered.fallback_reason)}",
+               err=True)
     click.echo(rendered.as_text(), nl=False)
 
 
 DIFF_FORMATS = ("text", "markdown", "json", "github")
+
+
+def _table_width() -> int | None:
+    """Columns to fit tables into: the terminal's width when stdout is one (or
+    COLUMNS when set), else None: piped output keeps every value whole."""
+    if not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def _use_color(choice: str) -> bool:
@@ -303,7 +344,8 @@ def _use_color(choice: str) -> bool:
               help="Compare PATH (default .) as committed at REV with the working tree.")
 @click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="text",
               show_default=True)
-@click.option("--summary", "summary_only", is_flag=True, help="Only which resources changed.")
+@click.option("--summary", "summary_only", is_flag=True,
+              help="Only which resources changed (and how many images move).")
 @click.option("--ignore", "ignore", multiple=True, metavar="POINTER",
               help="Ignore changes at or below this JSON pointer (repeatable), "
                    "e.g. /metadata/annotations or /data/config.yaml#/log.")
@@ -311,7 +353,7 @@ def _use_color(choice: str) -> bool:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour text output (auto: on a terminal, unless NO_COLOR).")
 @click.option("--renderer", default="auto", show_default=True,
-              type=click.Choice(list(RENDERER_CHOICES)))
+              type=click.Choice(list(RENDERER_CHOICES)), help=RENDERER_HELP)
 @handle_errors
 def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: bool,
          ignore: tuple[str, ...], show_secrets: bool, color: str, renderer: str) -> None:
@@ -324,6 +366,11 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
 
     Exit status: 0 no differences, 1 differences, 2 error.
     """
+    from kpatch.diff.engine import DiffOptions, diff_documents
+    from kpatch.diff.inputs import load_git, load_overlay, load_side
+    from kpatch.render import rendered_message
+    from kpatch.yamlio import LoadLimits
+
     limits = LoadLimits.from_environment()
     if revision is not None:
         if len(paths) > 1:
@@ -338,19 +385,37 @@ def diff(paths: tuple[str, ...], revision: str | None, fmt: str, summary_only: b
         right = load_side(paths[1], renderer, limits)
     else:
         raise KpatchError("give an OVERLAY, two paths A B, or --git REV [PATH]")
+    from kpatch.diff.effects import image_moves
+
     result = diff_documents(left.documents, right.documents,
                             DiffOptions(show_secrets=show_secrets, ignore=ignore),
                             left.side, right.side)
+    moves = image_moves(left.documents, right.documents, result)
+    result.image_moves = moves.moves
+    if moves.note:
+        click.echo(f"kpatch: warning: {moves.note}", err=True)
+    for pattern in result.unused_ignores:
+        click.echo(f"kpatch: warning: --ignore {pattern} matched no change (a typo? pointers "
+                   "look like /metadata/annotations or /data/config.yaml#/log)", err=True)
     for side in (left.side, right.side):
         if side.renderer:
-            click.echo(f"kpatch: rendered {side.source} with {side.renderer}", err=True)
+            message = rendered_message(side.source, side.renderer, side.fallback_reason)
+            click.echo(f"kpatch: {message}", err=True)
     if fmt == "json":
+        from kpatch.diff.report_json import render_json
+
         text = render_json(result, summary_only)
     elif fmt == "markdown":
+        from kpatch.diff.report_markdown import render_markdown
+
         text = render_markdown(result, summary_only)
     elif fmt == "github":
+        from kpatch.diff.report_github import render_github
+
         text = render_github(result, summary_only)
     else:
+        from kpatch.diff.report_text import render_text
+
         text = render_text(result, color=_use_color(color), summary_only=summary_only)
     # click strips ANSI codes off a non-terminal unless told the colour is wanted.
     click.echo(text, nl=False, color=fmt == "text" and _use_color(color))
@@ -409,6 +474,7 @@ def values(chart_values: tuple[str, ...], registry: str, maps: tuple[str, ...], 
     """
     from kpatch.helm.chart import load_chart
     from kpatch.helm.overrides import OverridesOptions, parse_service_accounts, write_values
+    from kpatch.relocation import RelocationRules
 
     rules = RelocationRules.parse(registry, maps, flatten=flatten)
     options = OverridesOptions(rules, pull_secrets=secrets,
@@ -486,6 +552,7 @@ def mirror(paths: tuple[str, ...], registry: str | None, maps: tuple[str, ...], 
     from kpatch.mirror import execute as executor
     from kpatch.mirror.formats import render_plan
     from kpatch.mirror.skopeo import SkopeoOptions
+    from kpatch.relocation import RelocationRules
 
     actions = [name for name, on in (("--execute", execute), ("--to-dir", to_dir is not None),
                                      ("--from-dir", from_dir is not None)) if on]

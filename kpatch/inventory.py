@@ -17,9 +17,10 @@ from kpatch.errors import KpatchError
 from kpatch.implicit import Rule, RuleContext
 from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
-from kpatch.operators import RULES
+from kpatch.operators import RULE_NAMES, rule_function
 from kpatch.profile import ImplicitRule, Profile, load_profiles
-from kpatch.render import is_kustomization_dir, render_tree
+from kpatch.render import Rendered, is_kustomization_dir, render_tree, rendered_message
+from kpatch.sourcemap import map_to_sources
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -41,7 +42,7 @@ class Inventory:
     embedded: list[EmbeddedDocument]
     profiles: list[Profile]
     renderer: str | None = None
-    renderer_note: str | None = None  # why --renderer auto did not render in process
+    renderer_note: str | None = None  # "rendered PATH with ...", one line per tree
     # The --param values the implicit rules ran with (a re-inventory needs them).
     params: dict[str, str] = field(default_factory=dict)
     # What the user should know (an assumed release, a parameter that contradicts
@@ -92,6 +93,9 @@ class LoadedInputs:
     documents: list[Document]
     renderer: str | None = None
     renderer_note: str | None = None
+    # Source file of a rendered resource -> "DIR (rendered)": what a use is
+    # attributed to when a transformation rebuilt its field (no line to give).
+    rendered_files: dict[str, str] = field(default_factory=dict)
 
 
 def load_inputs(
@@ -101,7 +105,8 @@ def load_inputs(
     """Documents of every input, in order, and the renderer used (if any)."""
     documents: list[Document] = []
     used: str | None = None
-    note: str | None = None
+    notes: list[str] = []
+    rendered_files: dict[str, str] = {}
     for raw in paths:
         if raw == "-":
             text = stdin_text if stdin_text is not None else sys.stdin.read()
@@ -111,12 +116,10 @@ def load_inputs(
         if not path.exists():
             raise KpatchError("no such file or directory", file=raw)
         if is_kustomization_dir(path):
-            rendered = render_tree(path, renderer_name, limits)
+            rendered = render_tree(path, renderer_name, limits, track_sources=True)
             used = rendered.renderer
-            if rendered.fallback_reason:
-                note = (f"{raw}: the built-in renderer does not support "
-                        f"{rendered.fallback_reason}; rendered with {used}")
-            documents.extend(load_stream(rendered.as_text(), f"{raw} (rendered)", limits))
+            notes.append(rendered_message(raw, used, rendered.fallback_reason))
+            documents.extend(_rendered_documents(raw, rendered, limits, rendered_files))
         elif path.is_dir():
             files = manifest_files(path)
             if not files:
@@ -125,14 +128,33 @@ def load_inputs(
                 documents.extend(load_stream(_read_text(file, limits), str(file), limits))
         else:
             documents.extend(load_stream(_read_text(path, limits), raw, limits))
-    return LoadedInputs(documents, used, note)
+    return LoadedInputs(documents, used, "\n".join(notes) or None, rendered_files)
+
+
+def _rendered_documents(raw: str, rendered: Rendered, limits: LoadLimits,
+                        rendered_files: dict[str, str]) -> list[Document]:
+    """A rendered tree's documents: mapped to their source files when kpatch
+    rendered it itself, else the rendered stream ("DIR (rendered)", its lines
+    those of `kubectl kustomize DIR`)."""
+    label = f"{raw} (rendered)"
+    if rendered.resources is not None and rendered.sources is not None:
+        try:
+            mapped = map_to_sources(rendered.resources, rendered.sources)
+        except LookupError:
+            pass
+        else:
+            for doc in mapped:
+                if doc.file:
+                    rendered_files[doc.file] = label
+            return mapped
+    return load_stream(rendered.as_text(), label, limits)
 
 
 def load_install_profiles(selected: Sequence[str] = (),
                           files: Sequence[str] = ()) -> list[Profile]:
     """The profiles of an install: built-ins and the user's files, checked
     against the implicit rules kpatch has."""
-    return load_profiles(selected, files, known_rules=RULES)
+    return load_profiles(selected, files, known_rules=RULE_NAMES)
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
@@ -168,14 +190,14 @@ def build_inventory(
         embedded.extend(found.embedded)
     context = RuleContext(resources, uses, embedded, {p.name: p for p in profiles}, params)
     implicit_by_resource: dict[int, list[ImageUse]] = {}
-    rules = [(rule, RULES[rule.rule]) for profile in profiles for rule in profile.implicit]
+    rules = [rule for profile in profiles for rule in profile.implicit]
     rules_by_kind: dict[tuple[str, str], list[tuple[ImplicitRule, Rule]]] = {}
     for index, (doc, rid) in enumerate(resources):
         kind = (rid.api_version, rid.kind)
         matching = rules_by_kind.get(kind)
         if matching is None:
             matching = rules_by_kind[kind] = [
-                (rule, function) for rule, function in rules
+                (rule, rule_function(rule.rule)) for rule in rules
                 if any(m.matches(rid.api_version, rid.kind) for m in rule.kinds)]
         for rule, function in matching:
             before = len(context.created_order)
@@ -217,6 +239,9 @@ def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
     inventory = build_inventory(loaded.documents, profiles, params, options.limits,
                                 loaded.renderer)
     inventory.renderer_note = loaded.renderer_note
+    for use in inventory.uses:
+        if use.line is None and use.file in loaded.rendered_files:
+            use.file = loaded.rendered_files[use.file]
     inventory.uses[:0] = chart_uses
     return inventory
 

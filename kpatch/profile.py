@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,9 @@ SHAPES = ("string", "block", "embedded", "env")
 BLOCK_PARTS = ("registry", "repository", "name", "tag", "digest")
 BLOCK_SETTINGS = ("pullPolicy", "pullSecret")
 PROFILE_FORMAT = "kpatch.dev/v1"
+# Package data, installed as plain files (importlib.resources would cost a
+# sixth of a one-file `kpatch images` in imports alone).
+PACKAGE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -446,7 +448,7 @@ OPERATOR_FOLDERS = ("cass_operator", "k8ssandra_operator", "redis_enterprise")
 def _builtin_files() -> list[tuple[str, Any]]:
     """(shown path, resource) of each built-in profile: the generic ones in
     kpatch/profiles/, then one per operator folder."""
-    package = resources.files("kpatch")
+    package = PACKAGE
     generic = sorted((p for p in (package / "profiles").iterdir() if p.name.endswith(".yaml")),
                      key=lambda p: p.name)
     out: list[tuple[str, Any]] = [(f"kpatch/profiles/{p.name}", p) for p in generic]
@@ -474,7 +476,7 @@ def load_profiles(
 ) -> list[Profile]:
     """Built-in profiles plus the user's files; ``selected`` narrows them by name.
 
-    ``known_rules``: the implicit-rule names that exist (kpatch.operators.RULES);
+    ``known_rules``: the implicit-rule names that exist (kpatch.operators.RULE_NAMES);
     a profile naming another is refused. None skips the check.
 
     Templates and block layouts declared by any built-in profile (the pod spec

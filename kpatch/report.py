@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import yaml
+from kpatch.tables import Column, format_table, wrap
 
-from kpatch.inventory import Inventory
-from kpatch.model import ImageUse
-from kpatch.relocate import RelocationPlan
+if TYPE_CHECKING:
+    from kpatch.inventory import Inventory
+    from kpatch.model import ImageUse
+    from kpatch.relocate import RelocationPlan
 
 FORMATS = ("table", "json", "yaml", "csv")
+# Every key of the JSON objects (docs/images-output.md), `resource` flattened;
+# lists (effective_for) as compact JSON in one cell.
 CSV_COLUMNS = ("image", "normalized", "registry", "repository", "tag", "digest", "apiVersion",
-               "kind", "namespace", "name", "path", "file", "line", "shape", "profile",
-               "implicit", "reason")
+               "kind", "namespace", "name", "path", "file", "line", "shape", "embedded_shape",
+               "profile", "implicit", "reason", "component", "pulled", "note", "effective_for",
+               "uses")
+
+# At a terminal, what gives way first: long pointers, file paths and resource
+# names shorten in the middle; then USED BY, SHAPE and SOURCE move to a detail line.
+IMAGE_COLUMNS = (Column("IMAGE", min_width=32, shrink_rank=2),
+                 Column("RESOURCE", min_width=20, shrink_rank=1),
+                 Column("PATH", min_width=16), Column("SOURCE", min_width=16, detail_order=0),
+                 Column("SHAPE", detail_order=1), Column("USED BY", min_width=16, detail_order=2))
+UNIQUE_COLUMNS = (Column("IMAGE", min_width=32, shrink_rank=1), Column("USES"),
+                  Column("FIRST USE", min_width=20))
+PLAN_COLUMNS = (Column("RESOURCE", min_width=18, shrink_rank=1, detail_order=2),
+                Column("PATH", min_width=16, detail_order=1),
+                Column("IMAGE", min_width=24, shrink_rank=2),
+                Column("RELOCATED TO", min_width=24, shrink_rank=2),
+                Column("HOW", min_width=8, detail_order=0))
 
 
 def _where(use: ImageUse) -> str:
@@ -44,38 +60,29 @@ def _used_by(use: ImageUse) -> str:
     return ", ".join(items)
 
 
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
-
-
-def table(inventory: Inventory, unique: bool = False) -> str:
+def table(inventory: Inventory, unique: bool = False, width: int | None = None) -> str:
+    """The table; ``width`` (a terminal's) fits it, None keeps every value whole."""
     if unique:
-        groups: list[tuple[str, ...]] = [("IMAGE", "USES", "FIRST USE")]
+        groups: list[tuple[str, ...]] = []
         for key, uses in inventory.unique():
             groups.append((key if uses[0].reference else "? (unknown)", str(len(uses)),
                            f"{uses[0].resource} {uses[0].path}"))
-        return _table(groups)
+        return format_table(UNIQUE_COLUMNS, groups, width)
     used_by = any(use.effective_for for use in inventory.uses)
-    rows: list[tuple[str, ...]] = [("IMAGE", "RESOURCE", "PATH", "SOURCE", "SHAPE")]
-    if used_by:
-        rows[0] += ("USED BY",)
+    columns = IMAGE_COLUMNS if used_by else IMAGE_COLUMNS[:-1]
+    rows: list[tuple[str, ...]] = []
     for use in inventory.uses:
         row: tuple[str, ...] = (use.image or "? (unknown)", str(use.resource), use.path,
                                 _where(use), _how(use))
         if used_by:
             row += (_used_by(use),)
         rows.append(row)
-    out = _table(rows)
+    out = format_table(columns, rows, width)
     notes = [u for u in inventory.uses if u.implicit or u.note]
     if notes:
         out += "\n"
         for use in notes:
-            out += f"{use.image or '?'}: {use.reason or use.note}\n"
+            out += "\n".join(wrap(f"{use.image or '?'}: {use.reason or use.note}", width)) + "\n"
     return out
 
 
@@ -100,11 +107,16 @@ def to_json(inventory: Inventory, unique: bool = False) -> str:
 
 
 def to_yaml(inventory: Inventory, unique: bool = False) -> str:
+    import yaml
+
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(as_data(inventory, unique), Dumper=dumper, sort_keys=False)
 
 
 def to_csv(inventory: Inventory, unique: bool = False) -> str:
+    import csv
+    import io
+
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore",
                             lineterminator="\n")
@@ -112,23 +124,29 @@ def to_csv(inventory: Inventory, unique: bool = False) -> str:
     for item in as_data(inventory, unique):
         resource = item.pop("resource")
         assert isinstance(resource, dict)
+        if "effective_for" in item:
+            item["effective_for"] = json.dumps(item["effective_for"], separators=(",", ":"))
         writer.writerow({**item, **resource})
     return buffer.getvalue()
 
 
-def render(inventory: Inventory, fmt: str, unique: bool = False) -> str:
-    writers = {"table": table, "json": to_json, "yaml": to_yaml, "csv": to_csv}
+def render(inventory: Inventory, fmt: str, unique: bool = False,
+           width: int | None = None) -> str:
+    """``inventory`` in ``fmt``; ``width`` fits a table to a terminal."""
+    if fmt == "table":
+        return table(inventory, unique, width)
+    writers = {"json": to_json, "yaml": to_yaml, "csv": to_csv}
     return writers[fmt](inventory, unique)
 
 
-def plan_table(plan: RelocationPlan) -> str:
+def plan_table(plan: RelocationPlan, width: int | None = None) -> str:
     """The dry-run view: each reference, old -> new, and where."""
-    rows: list[tuple[str, ...]] = [("RESOURCE", "PATH", "IMAGE", "RELOCATED TO", "HOW")]
+    rows: list[tuple[str, ...]] = []
     for move in plan.moves:
         rows.append((str(move.resource), move.path, move.old or "?", move.new, move.how))
     for item in plan.unrelocated:
         rows.append((str(item.resource), item.path, item.image or "?", "NOT RELOCATED",
                      item.reason))
-    if len(rows) == 1:
+    if not rows:
         return "nothing to relocate: every image is already under the target\n"
-    return _table(rows)
+    return format_table(PLAN_COLUMNS, rows, width)

@@ -65,7 +65,8 @@ def test_upstream_cass_operator_golden(upstream: Path, tmp_path: Path, fmt: str)
     code, out, err = run("diff", str(overlay), "--format", fmt)
     assert code == 1, err
     # The base needs kubectl (generators, prefixes); the overlay is applied in process.
-    assert "with kubectl" in err and "builtin (on the rendered base)" in err
+    assert "with kubectl kustomize (the built-in renderer does not support" in err
+    assert "with the built-in renderer (on the rendered base)" in err
     check_golden(f"upstream-cass-operator.{FORMATS[fmt]}", out, tmp_path, upstream)
     if fmt == "text":
         # The ImageConfig change shows as paths inside the string, not as a blob.
@@ -247,11 +248,12 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, make_args: object,
 
 def test_build_prints_the_stream_and_says_which_renderer() -> None:
     code, out, err = run("build", "fixtures/workloads")
-    assert code == 0 and "rendered with builtin" in err
+    assert code == 0 and err == "kpatch: rendered fixtures/workloads with the built-in renderer\n"
     assert len([d for d in yaml.safe_load_all(out) if d]) == 10
     code, out, err = run("build", "fixtures/cass-operator-v1beta1")
     assert code == 0
-    assert "rendered with kubectl (built-in renderer: the field 'namePrefix' unsupported)" in err
+    assert err == ("kpatch: rendered fixtures/cass-operator-v1beta1 with kubectl kustomize "
+                   "(the built-in renderer does not support the field 'namePrefix')\n")
     code, _, err = run("build", "fixtures/cass-operator-v1beta1", "--renderer", "builtin")
     assert code == 2 and "does not support the field 'namePrefix'" in err
 

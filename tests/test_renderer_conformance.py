@@ -1,11 +1,12 @@
 """The built-in renderer against real `kubectl kustomize`: a table of
-kustomizations written here, each rendered by both and compared structurally
-and in order. Refusals are part of the table: the built-in renderer must name
+kustomizations written here, each rendered by both and compared byte for byte
+(key order, quoting, block scalars, indentation, document order). Refusals are part of the table: the built-in renderer must name
 the field it does not support, and `auto` must then render what kubectl does."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import yaml
 from kpatch.errors import KpatchError
 from kpatch.kustomize.builtin import BuiltinRenderer, Unsupported
 from kpatch.render import render_tree
+from tests.conftest import FIXTURES
 
 DEPLOY = """\
 apiVersion: apps/v1
@@ -98,6 +100,62 @@ spec:
   scope: Namespaced
   versions: []
   containers: [{name: z, image: nginx:1.0}]
+"""
+
+# Text that kustomize prints in go-yaml v2's own way: natural key order, quoting
+# only of strings that would read back as another type, literal blocks with
+# every chomping indicator, folding at 80 columns, JSON's numbers.
+STYLES = r"""kind: ConfigMap
+metadata:
+  name: styles
+  labels: {z: "1", a: "yes", b: 'on', d: "1.0", e: ~, f: "null", g: "", h: "0x1F", i: "1_000"}
+  annotations: {t: "2020-01-01", u: "1:20", v: "1e3", w: ".5", x: "+1", y: "0o17", yy: "08"}
+apiVersion: v1
+data:
+  sub2: a
+  sub10: b
+  sub1: c
+  Sub3: d
+  a_b: x
+  a-b: x
+  ab: x
+  a10b2: x
+  a9b10: x
+  a007: x
+  a07: x
+  "10": x
+  "9": x
+  multi: |
+    line1
+    line2
+  chomped: "a\nb"
+  kept: "line\n\n"
+  leading: "\nlead"
+  indented: " x\ny"
+  trailing-space: "a  \nb"
+  crlf: "x\r\ny"
+  tab: "a\tb"
+  bell: "a\u0007b"
+  long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbb ccccc
+  long-words: "aaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp qqqq"
+  long-quoted: "yes aaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo: p"
+  indicators: {p: "- a", q: "a #b", r: " lead", s: "trail ", t: "@x", u: "%x", v: "{x}", w: "-", x: "?"}
+  unicode: "é 日本語"
+spec:
+  floats: [2.0, 1000000.0, 1.0e+25, 0.0000001, -0.0, 1.5, 1234567.5, 0.00012, 123456.125]
+  ints: [0, -7, 0x1F, 012, 9007199254740993]
+  when: 2020-01-01
+  at: 2020-01-01T10:20:30Z
+  nested:
+    list:
+    - - a
+      - b
+    - []
+    - {}
+    - {name: x, k: [1, 2]}
+  "key with space": 1
+  "yes": 2
+  "": 3
 """
 
 Case = dict[str, str]
@@ -287,6 +345,10 @@ images:
 """,
         "../shared/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
     },
+    "text-styles-keys-and-numbers": {
+        "kustomization.yaml": "resources: [styles.yaml]\ncommonLabels: {app10: web, app9: web}\n",
+        "styles.yaml": STYLES,
+    },
     "nested-overlay-of-an-overlay": {
         "kustomization.yaml": "resources: [mid]\nnamespace: top\n"
                               "images: [{name: nginx, newTag: latest}]\n",
@@ -323,18 +385,47 @@ def write(folder: Path, files: Case) -> Path:
     return root
 
 
-def kubectl(root: Path) -> list[object]:
+def kubectl_text(root: Path) -> str:
     done = subprocess.run(["kubectl", "kustomize", str(root)], capture_output=True, text=True,
                           check=False, timeout=120)
     assert done.returncode == 0, done.stderr
-    return [d for d in yaml.safe_load_all(done.stdout) if d is not None]
+    return done.stdout
+
+
+def kubectl(root: Path) -> list[object]:
+    return [d for d in yaml.safe_load_all(kubectl_text(root)) if d is not None]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_builtin_equals_kubectl(name: str, tmp_path: Path) -> None:
     root = write(tmp_path, CASES[name])
     BuiltinRenderer().check(root)
-    assert BuiltinRenderer().build(root) == kubectl(root)
+    # Not only the same content: the same bytes, so `kpatch build` can replace
+    # `kubectl kustomize` in a pipeline that writes files into git.
+    assert BuiltinRenderer().render(root) == kubectl_text(root)
+
+
+@pytest.mark.parametrize("name", ["text-styles-keys-and-numbers", "images"])
+def test_kpatch_build_prints_kubectl_bytes(name: str, tmp_path: Path) -> None:
+    root = write(tmp_path, CASES[name])
+    done = subprocess.run([sys.executable, "-m", "kpatch", "build", str(root)],
+                          capture_output=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode() == f"kpatch: rendered {root} with the built-in renderer\n"
+    assert done.stdout == kubectl_text(root).encode()
+
+
+def test_fixture_trees_build_like_kubectl() -> None:
+    built = 0
+    for kustomization in sorted(FIXTURES.glob("*/kustomization.yaml")):
+        root = kustomization.parent
+        try:
+            BuiltinRenderer().check(root)
+        except Unsupported:
+            continue
+        assert BuiltinRenderer().render(root) == kubectl_text(root), root
+        built += 1
+    assert built >= 3
 
 
 @pytest.mark.parametrize("field", sorted(REFUSED))
@@ -417,3 +508,27 @@ def test_a_target_naming_a_namespace_from_before_the_base_moved_it(tmp_path: Pat
     rendered = render_tree(root, "auto")
     assert rendered.renderer != "builtin"
     assert [d for d in yaml.safe_load_all(rendered.as_text()) if d] == expected
+
+
+def test_build_leaves_yaml_11_plain_values_to_kubectl(tmp_path: Path) -> None:
+    # PyYAML (YAML 1.1) reads these as a boolean, a base-60 int, a string and a
+    # string; kustomize (YAML 1.2) as strings, a string, 15 and 1000.
+    root = write(tmp_path, {
+        "kustomization.yaml": "resources: [cm.yaml]\n",
+        "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+                   "data: {flag: yes, time: 1:20, quoted: 'on'}\n"
+                   "spec: {octal: 0o17, exp: 1e3}\n"})
+    done = subprocess.run([sys.executable, "-m", "kpatch", "build", str(root)],
+                          capture_output=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == kubectl_text(root).encode()
+    assert "the built-in renderer does not support the plain value 'yes'" in done.stderr.decode()
+
+
+def test_ambiguous_scalars_are_plain_ones_only() -> None:
+    from kpatch.yaml12 import ambiguous_scalars
+
+    text = "a: yes\nb: 'yes'\nc: \"on\"\nd: 1:20\ne: 0o17\nf: 1e3\ng: 1.0e3\nh: true\ni: |\n  on\n"
+    assert [(s.line, s.value) for s in ambiguous_scalars(text)] == [
+        (1, "yes"), (4, "1:20"), (5, "0o17"), (6, "1e3")]
+    assert list(ambiguous_scalars("a: [unclosed\n")) == []

@@ -44,6 +44,7 @@ def diff_documents(left: Sequence[Document], right: Sequence[Document], options:
     old = _index(left)
     new = _index(right)
     result = DiffResult(left_side, right_side, [])
+    used_ignores: set[str] = set()
     removed = [k for k in old if k not in new]
     added = [k for k in new if k not in old]
     renames = _renames(removed, added)
@@ -74,11 +75,18 @@ def diff_documents(left: Sequence[Document], right: Sequence[Document], options:
         status = "renamed" if old_key != new_key else "changed"
         if status == "renamed":
             changes = [c for c in changes if c.path != "/metadata/name"]  # the title says it
-        kept = [c for c in changes if not _ignored(c.path, options.ignore)]
+        kept = []
+        for change in changes:
+            matched = _ignored_by(change.path, options.ignore)
+            if matched is None:
+                kept.append(change)
+            else:
+                used_ignores.add(matched)
         result.ignored += len(changes) - len(kept)
         if kept or status == "renamed":
             result.resources.append(ResourceDiff(status, old_doc[1].get(), new_doc[1].get(),
                                                  kept))
+    result.unused_ignores = [p for p in options.ignore if p not in used_ignores]
     return result
 
 
@@ -136,15 +144,16 @@ def _renames(removed: list[Key], added: list[Key]) -> dict[Key, Key]:
     return pairs
 
 
-def _ignored(path: str, ignore: tuple[str, ...]) -> bool:
-    """``--ignore P`` drops P and everything below it, inside embedded documents too."""
+def _ignored_by(path: str, ignore: tuple[str, ...]) -> str | None:
+    """The ``--ignore`` pointer that drops ``path`` (P drops P and everything below
+    it, inside embedded documents too), or None."""
     for prefix in ignore:
         if prefix.endswith(("/", "#")):
             if path.startswith(prefix):
-                return True
+                return prefix
         elif path == prefix or path.startswith((prefix + "/", prefix + "#")):
-            return True
-    return False
+            return prefix
+    return None
 
 
 def _masked(value: Any) -> str:

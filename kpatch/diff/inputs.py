@@ -58,7 +58,8 @@ def load_side(path: str, renderer: str, limits: LoadLimits, stdin: str | None = 
         raise KpatchError("no such file or directory", file=path)
     if is_kustomization_dir(target):
         rendered = render_tree(target, renderer, limits)
-        return Loaded(_from_rendered(rendered, path, limits), Side(path, rendered.renderer))
+        return Loaded(_from_rendered(rendered, path, limits),
+                      Side(path, rendered.renderer, rendered.fallback_reason))
     if target.is_dir():
         files = manifest_files(target)
         if not files:
@@ -80,6 +81,7 @@ def load_overlay(path: str, renderer: str, limits: LoadLimits) -> tuple[Loaded, 
     kustomization = builtin._load(folder.resolve(), "Kustomization")
     bases: list[dict[str, Any]] = []
     used: list[str] = []
+    reasons: list[str | None] = []
     labels: list[str] = []
     for entry in kustomization.entries("resources"):
         target = builtin._resolve(kustomization, str(entry), allow_dirs=True)
@@ -87,10 +89,12 @@ def load_overlay(path: str, renderer: str, limits: LoadLimits) -> tuple[Loaded, 
         if target.is_dir():
             rendered = render_tree(target, renderer, limits)
             used.append(rendered.renderer)
+            reasons.append(rendered.fallback_reason)
             bases += [d.data for d in _from_rendered(rendered, str(target), limits)]
         else:
             bases += builtin._read_resources(target)
-    base_side = Side(", ".join(labels), "+".join(sorted(set(used))) or None)
+    base_side = Side(", ".join(labels), "+".join(sorted(set(used))) or None,
+                     ", ".join(sorted({r for r in reasons if r})) or None)
     left = Loaded(_documents(legacy_sort(bases), base_side.source), base_side)
     own = set(kustomization.data) - {"apiVersion", "kind", "metadata", "resources"}
     if renderer in ("auto", "builtin") and own <= IN_PROCESS_FIELDS:
@@ -107,7 +111,8 @@ def load_overlay(path: str, renderer: str, limits: LoadLimits) -> tuple[Loaded, 
             return left, Loaded(_documents(transformed, path),
                                 Side(path, "builtin (on the rendered base)"))
     rendered = render_tree(folder, renderer, limits)
-    return left, Loaded(_from_rendered(rendered, path, limits), Side(path, rendered.renderer))
+    return left, Loaded(_from_rendered(rendered, path, limits),
+                        Side(path, rendered.renderer, rendered.fallback_reason))
 
 
 def _git(args: list[str], cwd: Path, binary: bool = False) -> Any:
@@ -144,7 +149,7 @@ def load_git(revision: str, path: str, renderer: str, limits: LoadLimits
         if not old_path.exists():
             raise KpatchError(f"{path} does not exist at {revision}")
         left = load_side(str(old_path), renderer, limits)
-    left.side = Side(f"{path}@{revision}", left.side.renderer)
+    left.side = Side(f"{path}@{revision}", left.side.renderer, left.side.fallback_reason)
     for doc in left.documents:
         doc.source.file = f"{path}@{revision}"
     right = load_side(path, renderer, limits)

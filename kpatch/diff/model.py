@@ -8,6 +8,11 @@ from typing import Any
 from kpatch.model import ResourceId
 
 
+def count(n: int, noun: str) -> str:
+    """``1 change``, ``3 changes``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @dataclass(frozen=True)
 class Change:
     """One difference inside a resource. ``path`` is a JSON pointer; inside a
@@ -49,6 +54,15 @@ class ResourceDiff:
             return f"{self.old} -> {self.new.name}"
         return str(self.resource)
 
+    @property
+    def summary(self) -> str:
+        """``changed, 3 changes`` / ``renamed, no other change`` / ``added``."""
+        if self.status in ("added", "removed"):
+            return self.status
+        if not self.changes:
+            return f"{self.status}, no other change"
+        return f"{self.status}, {count(len(self.changes), 'change')}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
@@ -64,9 +78,31 @@ class Side:
 
     source: str
     renderer: str | None = None
+    # Why --renderer auto did not render in process (for stderr, not the JSON).
+    fallback_reason: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "renderer": self.renderer}
+
+
+@dataclass(frozen=True)
+class ImageMove:
+    """An image one side pulls that the other pulls from elsewhere (or not at all)."""
+
+    resource: ResourceId
+    path: str
+    old: str | None
+    new: str | None
+    implicit: bool  # derived by an operator, written in no manifest
+
+    @property
+    def title(self) -> str:
+        derived = " (derived)" if self.implicit else ""
+        return f"{self.resource} {self.path}{derived}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"resource": self.resource.to_json(), "path": self.path, "old": self.old,
+                "new": self.new, "implicit": self.implicit}
 
 
 @dataclass
@@ -75,6 +111,10 @@ class DiffResult:
     right: Side
     resources: list[ResourceDiff]
     ignored: int = 0  # changes dropped by --ignore
+    # --ignore pointers that matched no change (a typo hides nothing silently).
+    unused_ignores: list[str] = field(default_factory=list)
+    # Set when an embedded document changed: the images that move because of it.
+    image_moves: list[ImageMove] = field(default_factory=list)
 
     @property
     def has_differences(self) -> bool:
@@ -100,5 +140,6 @@ class DiffResult:
             "right": self.right.to_json(),
             "summary": self.counts(),
             "ignored": self.ignored,
+            "image_moves": [m.to_json() for m in self.image_moves],
             "resources": [r.to_json() for r in self.resources],
         }

@@ -6,7 +6,7 @@ import difflib
 import json
 from typing import Any
 
-from kpatch.diff.model import Change, DiffResult
+from kpatch.diff.model import Change, DiffResult, ImageMove, count
 
 MARKS = {"changed": "~", "added": "+", "removed": "-", "renamed": ">"}
 COLORS = {"~": "33", "+": "32", "-": "31", ">": "36", "path": "1"}
@@ -44,21 +44,36 @@ def _change_lines(change: Change, paint: _Painter) -> list[str]:
     return lines
 
 
+def moves_heading(moves: list[ImageMove]) -> str:
+    return f"Images that move: {len(moves)} (images operators derive included)"
+
+
+def move_text(move: ImageMove) -> str:
+    return f"{move.old or '(none)'} -> {move.new or '(none)'}"
+
+
 def render_text(result: DiffResult, color: bool = False, summary_only: bool = False) -> str:
     paint = _Painter(color)
     lines: list[str] = []
     for item in result.resources:
         mark = MARKS[item.status]
-        detail = f"{len(item.changes)} change(s)" if item.changes else item.status
-        lines.append(paint(f"{mark} {item.title}", mark) + f"  ({item.status}, {detail})"
-                     if summary_only else paint(f"{mark} {item.title}", mark))
         if summary_only:
+            lines.append(paint(f"{mark} {item.title}", mark) + f"  ({item.summary})")
             continue
+        lines.append(paint(f"{mark} {item.title}", mark))
         for change in item.changes:
             lines += _change_lines(change, paint)
+    if result.image_moves and not summary_only:
+        lines.append("")
+        lines.append(moves_heading(result.image_moves))
+        for move in result.image_moves:
+            lines.append(f"  {move.title}")
+            lines.append(f"      {move_text(move)}")
     if lines and not summary_only:
         lines.append("")
     lines.append(result.summary())
+    if result.image_moves and summary_only:
+        lines.append(moves_heading(result.image_moves))
     if result.ignored:
-        lines.append(f"({result.ignored} change(s) ignored by --ignore)")
+        lines.append(f"({count(result.ignored, 'change')} ignored by --ignore)")
     return "\n".join(lines) + "\n"

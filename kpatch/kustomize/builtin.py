@@ -28,7 +28,7 @@ from kpatch.kustomize.json6902 import PatchError, PatchTestFailed, apply_operati
 from kpatch.kustomize.selectors import literal_name, matches_target
 from kpatch.kustomize.smp import strategic_merge
 from kpatch.render import KUSTOMIZATION_FILES
-from kpatch.yamlio import LoadLimits, load_stream
+from kpatch.yamlio import Document, LoadLimits, load_stream
 
 Resource = dict[str, Any]
 
@@ -87,11 +87,15 @@ class BuiltinRenderer:
     # matches patch targets against the earlier id, which this renderer does not
     # track, so a target that matches nothing is refused rather than skipped.
     ids_changed: bool = False
+    # For `kpatch images`: read resource files with positions and keep their
+    # documents, so that rendered fields can point at the file they came from.
+    track_sources: bool = False
+    sources: list[Document] = field(default_factory=list)
 
     # -- the interface shared with external renderers ---------------------------
 
     def render(self, path: Path) -> str:
-        from kpatch.overlay import dump_stream
+        from kpatch.yamlwrite import dump_stream
 
         return dump_stream(self.build(path))
 
@@ -190,8 +194,11 @@ class BuiltinRenderer:
     def _read_resources(self, file: Path) -> list[Resource]:
         text = file.read_text(encoding="utf-8")
         out: list[Resource] = []
-        # Rendered resources carry no line numbers: no position tracking.
-        for doc in load_stream(text, str(file), self.limits, track=False):
+        # Positions only when asked for (track_sources): a diff never reports them.
+        docs = load_stream(text, str(file), self.limits, track=self.track_sources)
+        if self.track_sources:
+            self.sources.extend(docs)
+        for doc in docs:
             data = doc.data
             if not isinstance(data, dict):
                 raise KpatchError("a resource must be a mapping", file=str(file), line=doc.line)

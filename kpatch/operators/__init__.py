@@ -4,16 +4,28 @@ Each ``kpatch/operators/<operator>/`` holds everything about one operator:
 ``profile.yaml`` (where it keeps images, as data), ``rules.py`` (how it derives
 the images no manifest names, as code that follows the operator's own
 functions), its release table and its conformance cases. This module only
-collects the rule functions by name, for the profiles that switch them on.
+knows the rules by name, and imports an operator's rules when an install has
+a resource they apply to: a pre-commit hook on a plain Deployment never loads
+them.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from kpatch.implicit import Rule
 from kpatch.operators import cass_operator, k8ssandra_operator, redis_enterprise
 
-RULES: dict[str, Rule] = {
-    **cass_operator.RULES,
-    **k8ssandra_operator.RULES,
-    **redis_enterprise.RULES,
+# Rule name -> (operator package, function name in its rules module).
+RULE_NAMES: dict[str, tuple[str, str]] = {
+    name: (package.__name__, function)
+    for package in (cass_operator, k8ssandra_operator, redis_enterprise)
+    for name, function in package.RULES.items()
 }
+
+
+def rule_function(name: str) -> Rule:
+    """The function behind a rule name, its operator's rules imported on first use."""
+    package, function = RULE_NAMES[name]
+    found: Rule = getattr(import_module(f"{package}.rules"), function)
+    return found

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kpatch.implicit import Rule
-from kpatch.operators.cass_operator import rules
-
-RULES: dict[str, Rule] = {"cass-operator-datacenter-images": rules.datacenter_images_rule}
+# Implicit-rule name (as profile.yaml switches it on) -> function in rules.py.
+# Names only: the rules load when an install has a resource they apply to.
+RULES: dict[str, str] = {
+    "cass-operator-datacenter-images": "datacenter_images_rule",
+}

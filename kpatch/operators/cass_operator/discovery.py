@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from kpatch.errors import KpatchError
 from kpatch.implicit import OPERATOR_WORKLOAD_KINDS, RuleContext
 from kpatch.model import ResourceId, pointer
 from kpatch.operators.cass_operator.releases import (
@@ -77,11 +78,15 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _pod_spec(data: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+def _pod_specs(data: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
     spec = _map(data.get("spec"))
     if kind == "Pod":
-        return spec
-    return _map(_map(spec.get("template")).get("spec"))
+        return [spec]
+    if kind == "ClusterServiceVersion":  # OLM: spec.install.spec.deployments[].spec
+        deployments = _map(_map(spec.get("install")).get("spec")).get("deployments")
+        return [_map(_map(_map(_map(d).get("spec")).get("template")).get("spec"))
+                for d in _list(deployments)]
+    return [_map(_map(spec.get("template")).get("spec"))]
 
 
 def find_operator(ctx: RuleContext) -> OperatorWorkload | None:
@@ -93,19 +98,18 @@ def find_operator(ctx: RuleContext) -> OperatorWorkload | None:
     for doc, rid in ctx.resources:
         if rid.kind not in OPERATOR_WORKLOAD_KINDS or found is not None:
             continue
-        pod = _pod_spec(doc.data, rid.kind)
-        for container in _list(pod.get("containers")):
-            image = _map(container).get("image")
-            if not isinstance(image, str):
-                continue
-            try:
-                repository = parse_reference(image).repository
-            except Exception:  # a broken reference is reported by the inventory itself
-                continue
-            if any(repository == r or repository.endswith("/" + r)
-                   for r in OPERATOR_REPOSITORIES):
-                found = OperatorWorkload(doc, rid, pod, _map(container), image)
-                break
+        for pod in _pod_specs(doc.data, rid.kind):
+            for container in _list(pod.get("containers")):
+                image = _map(container).get("image")
+                if not isinstance(image, str) or found is not None:
+                    continue
+                try:
+                    repository = parse_reference(image).repository
+                except KpatchError:  # a broken reference is reported by the inventory
+                    continue
+                if any(repository == r or repository.endswith("/" + r)
+                       for r in OPERATOR_REPOSITORIES):
+                    found = OperatorWorkload(doc, rid, pod, _map(container), image)
     ctx.memo[key] = found
     return found
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
@@ -41,8 +40,6 @@ from kpatch.operators.cass_operator.releases import (
     ReleaseInUse,
     newest,
     release_for,
-    release_row,
-    release_versions,
 )
 from kpatch.reference import ImageReference, parse_reference
 
@@ -55,9 +52,7 @@ __all__ = [
     "CassOperatorError",
     "ImageConfigChoice",
     "ReleaseInUse",
-    "choose_image_config",
     "datacenter_images_rule",
-    "derive_server_image",
     "named_image",
     "operator_image_config",
     "release_in_use",
@@ -174,30 +169,6 @@ def operator_image_config(ctx: RuleContext,
     return setup_image_registry(ctx, fallback)
 
 
-# Names the k8ssandra-operator rules used before these functions existed.
-choose_image_config = operator_image_config
-
-
-def derive_server_image(config: Mapping[str, Any], server_type: str, version: str,
-                        builtin: Mapping[str, str] | None = None,
-                        release: ReleaseInUse | str | None = None) -> str:
-    """server_image() under its former name; ``builtin`` is not used (the release's
-    own built-ins are in releases.yaml). Without ``release``: the newest release that
-    reads this ImageConfig's apiVersion (callers should pass the release in use)."""
-    del builtin
-    if release is None:
-        release = _newest_reading("v1beta2" if config.get("apiVersion") == V1BETA2
-                                  else "v1beta1")
-    return server_image(config, server_type, version, release)
-
-
-@lru_cache(maxsize=2)
-def _newest_reading(part: str) -> ReleaseInUse:
-    row = next((r for r in map(release_row, reversed(release_versions()))
-                if r[part] is not None), release_row(release_versions()[-1]))
-    return ReleaseInUse(row["version"], row, "the newest release reading it", True)
-
-
 # -- the rule ------------------------------------------------------------------
 
 
@@ -215,6 +186,8 @@ def datacenter_images_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document,
         if problem or choice.error else ImageRegistry(choice.data, release)
     images = pod_images(spec, annotations if isinstance(annotations, dict) else {},
                         release.row["pod"], registry)
+    if not release.row["pod"]["imageVolumes"]:
+        _image_volumes_pruned(ctx, rid, spec, release)
     seen: set[tuple[str, tuple[str | int, ...]]] = set()
     for pod_image in images:
         key = (pod_image.image or "", pod_image.tokens)
@@ -222,6 +195,22 @@ def datacenter_images_rule(ctx: RuleContext, rule: ImplicitRule, doc: Document,
             continue  # the base-config init container pulls the server image again
         seen.add(key)
         _record(ctx, rule, doc, rid, pod_image, choice, release)
+
+
+def _image_volumes_pruned(ctx: RuleContext, rid: ResourceId, spec: Mapping[str, Any],
+                          release: ReleaseInUse) -> None:
+    """Before v1.24.0 the CRD's volumeSource has no ``image`` (k8s.io/api < v0.31):
+    the API server prunes it, so an image volume there is never pulled."""
+    volumes = (spec.get("storageConfig") or {}).get("additionalVolumes") \
+        if isinstance(spec.get("storageConfig"), dict) else None
+    for index in range(len(volumes) if isinstance(volumes, list) else 0):
+        tokens = ("spec", "storageConfig", "additionalVolumes", index, "volumeSource",
+                  "image", "reference")
+        written = ctx.written(rid, tokens)
+        if written is not None:
+            written.pulled = False
+            written.note = (f"cass-operator {release.version}'s CRD has no image volumes "
+                            "(from v1.24.0): the API server drops this field")
 
 
 def _spec_problem(spec: Mapping[str, Any], release: ReleaseInUse) -> str | None:
@@ -233,7 +222,11 @@ def _spec_problem(spec: Mapping[str, Any], release: ReleaseInUse) -> str | None:
     if server_type not in allowed:
         return (f"serverType {server_type!r} is not one of {', '.join(allowed)} that "
                 f"cass-operator {release.row['version']}'s CRD accepts")
-    if not isinstance(spec.get("serverVersion"), str) or not spec.get("serverVersion"):
+    version = spec.get("serverVersion")
+    if version is not None and not isinstance(version, str):
+        return (f"serverVersion {version!r} is not a string (quote it): the API server "
+                "rejects it")
+    if not version:
         return "the CassandraDatacenter sets no serverVersion (required)"
     return None
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from kpatch.implicit import Rule
-from kpatch.operators.k8ssandra_operator import rules
-
-RULES: dict[str, Rule] = {
-    "k8ssandra-cluster": rules.cluster_rule,
-    "k8ssandra-reaper": rules.reaper_rule,
-    "k8ssandra-stargate": rules.stargate_rule,
+# Implicit-rule name (as profile.yaml switches it on) -> function in rules.py.
+# Names only: the rules load when an install has a resource they apply to.
+RULES: dict[str, str] = {
+    "k8ssandra-cluster": "cluster_rule",
+    "k8ssandra-reaper": "reaper_rule",
+    "k8ssandra-stargate": "stargate_rule",
 }

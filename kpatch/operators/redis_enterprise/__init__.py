@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kpatch.implicit import Rule
-from kpatch.operators.redis_enterprise import rules
-
-RULES: dict[str, Rule] = {"redis-enterprise-defaults": rules.defaults_rule}
+# Implicit-rule name (as profile.yaml switches it on) -> function in rules.py.
+# Names only: the rules load when an install has a resource they apply to.
+RULES: dict[str, str] = {
+    "redis-enterprise-defaults": "defaults_rule",
+}
