@@ -41,6 +41,11 @@ spec:
       containers:
         - name: manager
           image: docker.io/k8ssandra/cass-operator:v1.26.0
+          args: [--config=/configs/controller_manager_config.yaml]
+          volumeMounts: [{name: manager-config, mountPath: /configs}]
+      volumes:
+        - name: manager-config
+          configMap: {name: cass-operator-manager-config}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -68,6 +73,10 @@ metadata:
   name: cass-operator-manager-config
   namespace: cass-operator
 data:
+  controller_manager_config.yaml: |
+    apiVersion: config.k8ssandra.io/v1beta1
+    kind: OperatorConfig
+    imageConfigFile: /configs/image_config.yaml
   image_config.yaml: |
     apiVersion: config.k8ssandra.io/v1beta1
     kind: ImageConfig

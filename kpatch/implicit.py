@@ -55,6 +55,9 @@ class RuleContext:
     warnings: list[str] = field(default_factory=list)
     # Memo for per-install answers (the ImageConfig in use, an operator's release).
     memo: dict[Any, Any] = field(default_factory=dict)
+    # What relocation needs to know of the release a rule resolved with, by
+    # profile (e.g. cass-operator's built-in repositories at that release).
+    hints: dict[str, dict[str, Any]] = field(default_factory=dict)
     _by_location: dict[tuple[ResourceId, tuple[str | int, ...]], ImageUse] | None = field(
         default=None, repr=False)
     _by_resource: dict[ResourceId, list[ImageUse]] | None = field(default=None, repr=False)
@@ -94,7 +97,9 @@ class RuleContext:
         return self._by_resource.get(resource, [])
 
     def mark_effective(self, use: ImageUse, **entry: Any) -> None:
-        if entry not in use.effective_for:
+        key = tuple(sorted(entry.items()))
+        if key not in use.effective_keys:
+            use.effective_keys.add(key)
             use.effective_for.append(entry)
 
     def operator_release(

@@ -45,6 +45,9 @@ class Inventory:
     renderer_note: str | None = None  # "rendered PATH with ...", one line per tree
     # The --param values the implicit rules ran with (a re-inventory needs them).
     params: dict[str, str] = field(default_factory=dict)
+    # Per profile, what the rules learned of the release in use that relocation
+    # needs (RuleContext.hints).
+    hints: dict[str, dict[str, object]] = field(default_factory=dict)
     # What the user should know (an assumed release, a parameter that contradicts
     # the input), in order, each once.
     warnings: list[str] = field(default_factory=list)
@@ -220,7 +223,7 @@ def build_inventory(
             emitted.add(rid)
         ordered.extend(implicit_by_resource.get(index, []))
     return Inventory(ordered, resources, embedded, list(profiles), renderer,
-                     params=dict(params), warnings=context.warnings)
+                     params=dict(params), hints=context.hints, warnings=context.warnings)
 
 
 def find_images(paths: Sequence[str], options: InventoryOptions | None = None,

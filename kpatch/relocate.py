@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import jsonpatch
-
 from kpatch.editors.imageconfig import imageconfig_edits
 from kpatch.errors import KpatchError
 from kpatch.inventory import Inventory, build_inventory
+from kpatch.kustomize.json6902 import PatchError, apply_operations
 from kpatch.locate import FieldIndex, compose_block_parts
 from kpatch.model import MISSING, ImageUse, ResourceId, child, lookup, pointer
 from kpatch.profile import BlockLayout, FieldSpec, PullSettings
@@ -339,8 +338,11 @@ class Planner:
         inner: Document = embedded.document
         edits: list[Edit] = []
         if embedded.kind == "ImageConfig":
-            cass = self.profiles.get("cass-operator")
-            builtin = dict((cass.data if cass else {}).get("builtinRepositories") or {})
+            # The built-in repositories of the cass-operator release in use, as its
+            # rules resolved it (none when no datacenter needed them).
+            found = self.inventory.hints.get("cass-operator", {}).get("builtinRepositories")
+            builtin = ({str(k): str(v) for k, v in found.items()}
+                       if isinstance(found, dict) else {})
             edits += imageconfig_edits(inner.data, self.rules, self._server_types(), builtin)
         # Document-level settings (defaults.registry...) move first; blocks then
         # change only the parts that still come out wrong.
@@ -554,9 +556,10 @@ def apply_plan(inventory: Inventory, plan: RelocationPlan) -> list[Document]:
         ops = ops_by_resource.get(rid)
         if ops:
             try:
-                # apply_patch copies the document first; the base stays as it was.
-                data = jsonpatch.apply_patch(doc.data, ops)
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+                # Copy-on-write: the base stays as it was, and what the plan left
+                # alone is shared, not copied (the check reads, never writes).
+                data = apply_operations(doc.data, ops)
+            except PatchError as exc:
                 raise KpatchError(f"internal check failed: the plan does not apply: {exc}",
                                   resource=str(rid)) from None
         out.append(Document(data, SourceText("", doc.file), doc.index, doc.line, {}))

@@ -348,3 +348,56 @@ def test_every_image_lands_exactly_where_the_rules_send_it(
             use.reference.normalized == rules.relocate(source).normalized), (
             f"{use.resource} {use.path}: {source} -> {use.image}, "
             f"planned {rules.relocate(source)}")
+
+
+V1_15_INSTALL = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cass-operator, namespace: cass-operator}
+spec:
+  template:
+    spec:
+      containers:
+      - name: manager
+        image: k8ssandra/cass-operator:v1.15.0
+        args: [--config=/configs/controller_manager_config.yaml]
+        volumeMounts: [{name: manager-config, mountPath: /configs}]
+      volumes:
+      - name: manager-config
+        configMap: {name: manager-config}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: manager-config, namespace: cass-operator}
+data:
+  controller_manager_config.yaml: |
+    apiVersion: config.k8ssandra.io/v1beta1
+    kind: OperatorConfig
+    imageConfigFile: /configs/image_config.yaml
+  image_config.yaml: |
+    apiVersion: config.k8ssandra.io/v1beta1
+    kind: ImageConfig
+    images:
+      system-logger: k8ssandra/system-logger:v1.15.0
+      config-builder: datastax/cass-config-builder:1.0.4-ubi7
+---
+apiVersion: cassandra.datastax.com/v1beta1
+kind: CassandraDatacenter
+metadata: {name: dc1, namespace: cass-operator}
+spec: {clusterName: c, serverType: dse, serverVersion: "6.8.20", size: 1}
+"""
+
+
+def test_imageconfig_edit_uses_the_builtin_repository_of_the_release(tmp_path: Path) -> None:
+    """cass-operator v1.15's built-in DSE repository is datastax/dse-server (later
+    releases: dse-mgmtapi-6_8). The v1beta1 edit that writes a repository for a
+    type left to the built-in must write that release's, so the image stays the same."""
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "all.yaml").write_text(V1_15_INSTALL, encoding="utf-8")
+    (base / "kustomization.yaml").write_text("resources: [all.yaml]\n", encoding="utf-8")
+    code, _, err = run("relocate", str(base), "--output", str(tmp_path / "o"),
+                       "--registry", TARGET)
+    assert code == 0, err
+    after = inventory_of(kustomize(tmp_path / "o"), "overlay")
+    assert "registry.corp:5000/datastax/dse-server:6.8.20" in {u.image for u in after.uses}

@@ -142,6 +142,11 @@ def release_in_use(ctx: RuleContext,
         if gap is not None:
             ctx.warn(gap)
     ctx.memo[key] = release
+    # Relocation writes a repository where a v1beta1 ImageConfig leaves a server
+    # type to the operator's built-in: the built-ins of this release.
+    v1beta1 = release.row.get("v1beta1") or {}
+    ctx.hints.setdefault(PROFILE, {})["builtinRepositories"] = dict(
+        v1beta1.get("builtinRepositories") or {})
     return release
 
 

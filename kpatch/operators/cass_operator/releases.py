@@ -77,6 +77,7 @@ def release_rows() -> tuple[dict[str, Any], ...]:
     return tuple(release_row(version) for version in release_versions())
 
 
+@lru_cache(maxsize=256)
 def version_key(version: str) -> tuple[int, int, int] | None:
     match = _VERSION_RE.match(version.strip())
     return tuple(int(g) for g in match.groups()) if match else None  # type: ignore[return-value]
@@ -100,9 +101,11 @@ class ReleaseInUse:
         return self.row[part]
 
 
+@lru_cache(maxsize=64)
 def row_for(version: str) -> tuple[dict[str, Any], bool]:
     """(row, exact): the row for ``version``, else the newest row not newer than it
-    (exact False), else the oldest. Unparseable versions get the newest row."""
+    (exact False), else the oldest. Unparseable versions get the newest row.
+    Asked once per datacenter: cached (rows are read, never changed)."""
     versions = release_versions()
     key = version_key(version)
     if key is None:
