@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/mirror.py
 	$(PY) bench/startup.py
 	$(PY) bench/redis_enterprise.py
+	$(PY) bench/check.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -706,3 +706,147 @@ def _mirror_verify(tasks: list[VerifyTask], skopeo_opts: SkopeoOptions,
         for line in problems:
             click.echo(f"  {line}", err=True)
         sys.exit(int(ExitCode.DIFFERENCES))
+
+
+# --- kpatch.yaml: init, sync, check (the gate) -----------------------------------------
+
+def _config_option(func: F) -> F:
+    return click.option(
+        "--config", "config_file", metavar="FILE", default=None,
+        help="kpatch.yaml to use (default: the nearest one in this folder or above).")(func)
+
+
+@main.command()
+@click.argument("base", metavar="BASE")
+@click.option("--registry", required=True, metavar="HOST[:PORT][/PREFIX]",
+              help="Target registry; each image keeps its path under it.")
+@click.option("--output", "-o", required=True, metavar="DIR", help="Overlay directory to write.")
+@click.option("--name", default=None, help="Overlay name in kpatch.yaml (default: DIR's name).")
+@click.option("--map", "maps", multiple=True, metavar="FROM=TO",
+              help="Prefix mapping, longest FROM wins (repeatable).")
+@click.option("--flatten", is_flag=True, help="Keep only the last path component of each image.")
+@click.option("--pull-secret", "secrets", multiple=True, metavar="NAME",
+              help="Pull secret name to reference (repeatable).")
+@click.option("--pull-policy", "policy", type=click.Choice(PULL_POLICIES), default=None)
+@click.option("--service-accounts", is_flag=True,
+              help="Also add the pull secrets to the ServiceAccounts of relocated pods.")
+@click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
+@click.option("--profile", "profiles", multiple=True, metavar="NAME")
+@click.option("--profile-file", "profile_files", multiple=True, metavar="FILE")
+@click.option("--param", "params", multiple=True, metavar="PROFILE.NAME=VALUE")
+@click.option("--renderer", default="auto", show_default=True,
+              type=click.Choice(list(RENDERER_CHOICES)))
+@_config_option
+@handle_errors
+def init(base: str, registry: str, output: str, name: str | None, maps: tuple[str, ...],
+         flatten: bool, secrets: tuple[str, ...], policy: str | None, service_accounts: bool,
+         force: bool, profiles: tuple[str, ...], profile_files: tuple[str, ...],
+         params: tuple[str, ...], renderer: str, config_file: str | None) -> None:
+    """Record an overlay in kpatch.yaml (creating it, commented) and write the overlay.
+
+    Takes the options of `kpatch relocate`. kpatch.yaml is the nearest one in this
+    folder or above, or --config FILE; without either, ./kpatch.yaml is created.
+    """
+    from pathlib import Path
+
+    from kpatch.config import find_config
+    from kpatch.sync import InitRequest, init_overlay
+
+    if config_file is not None:
+        path: Path | None = Path(config_file)
+    else:
+        try:
+            path = find_config()
+        except KpatchError:
+            path = None
+    request = InitRequest(base=base, output=output, registry=registry, name=name,
+                          mappings=maps, flatten=flatten, pull_secrets=secrets,
+                          pull_policy=policy, service_accounts=service_accounts,
+                          params=_params(params), profiles=profiles,
+                          profile_files=profile_files, renderer=renderer)
+    outcome = init_overlay(request, path, force=force)
+    verb = "created" if outcome.created else "added overlay to"
+    click.echo(f"{verb} {outcome.config_path}")
+    _echo_sync(outcome.sync)
+
+
+def _echo_sync(outcome: Any) -> None:
+    result = outcome.result
+    # Plan notes (an operator restart) matter when files change; an overlay that
+    # cannot be fully relocated is worth a warning every time.
+    shown = outcome.warnings if result.written else [
+        w for w in outcome.warnings if w.startswith("not relocated:")]
+    for warning in shown:
+        click.echo(f"kpatch: warning: {outcome.overlay.name}: {warning}", err=True)
+    moved = len(result.plan.moves)
+    if result.written:
+        click.echo(f"{outcome.overlay.output_path}: {moved} image reference(s) relocated; "
+                   f"wrote {len(result.written)} file(s)")
+    else:
+        click.echo(f"{outcome.overlay.output_path}: up to date ({moved} image reference(s) "
+                   "relocated)")
+
+
+@main.command()
+@click.argument("overlays", nargs=-1, metavar="[OVERLAY...]")
+@click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@_config_option
+@handle_errors
+def sync(overlays: tuple[str, ...], force: bool, dry_run: bool,
+         config_file: str | None) -> None:
+    """Regenerate overlays (all, or the OVERLAYs named) from kpatch.yaml.
+
+    The same guarantees as `kpatch relocate`: identical files on every run,
+    atomic writes, and files edited by hand are not overwritten without --force.
+    """
+    from kpatch.config import config_path, load_config
+    from kpatch.sync import sync_overlays
+
+    config = load_config(config_path(config_file))
+    if dry_run:
+        from pathlib import Path
+
+        from kpatch.overlay import plan_writes
+
+        for outcome in sync_overlays(config, overlays, dry_run=True, force=force):
+            writes, removals = plan_writes(outcome.result.overlay,
+                                           Path(outcome.overlay.output_path), True)
+            click.echo(f"{outcome.overlay.output_path}: would write {len(writes)} and remove "
+                       f"{len(removals)} file(s) (dry run)")
+        return
+    for outcome in sync_overlays(config, overlays, force=force):
+        _echo_sync(outcome)
+
+
+@main.command()
+@click.argument("overlays", nargs=-1, metavar="[OVERLAY...]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True)
+@click.option("--jobs", "-j", type=int, default=None, metavar="N",
+              help="Overlays checked at once (default: one per CPU).")
+@click.option("--rule", "only", multiple=True, metavar="RULE",
+              help="Run only this rule (repeatable); default: all.")
+@click.option("--no-cache", is_flag=True,
+              help="Check every overlay, also those found clean before and unchanged since.")
+@_config_option
+@handle_errors
+def check(overlays: tuple[str, ...], fmt: str, jobs: int | None, only: tuple[str, ...],
+          no_cache: bool, config_file: str | None) -> None:
+    """Check overlays (all, or the OVERLAYs named) against kpatch.yaml.
+
+    In sync with what `kpatch sync` would write, building with their test
+    guards, images only from allowed registries with their tags kept, pull
+    secrets where policy needs them, and the operators' release rules.
+    Exit status: 0 clean, 1 findings, 2 error.
+    """
+    from kpatch.check.report import render as render_check
+    from kpatch.check.runner import check_overlays
+    from kpatch.config import config_path, load_config
+
+    config = load_config(config_path(config_file))
+    reports = check_overlays(config.select(overlays), jobs, only, use_cache=not no_cache)
+    click.echo(render_check(reports, fmt), nl=False)
+    if any(r.error for r in reports):
+        sys.exit(int(ExitCode.ERROR))
+    sys.exit(int(ExitCode.DIFFERENCES) if any(r.findings for r in reports) else int(ExitCode.OK))

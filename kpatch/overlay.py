@@ -29,7 +29,7 @@ from kpatch.model import ResourceId
 from kpatch.relocate import RelocateOptions, RelocationPlan, ResourcePatch
 
 if TYPE_CHECKING:
-    from kpatch.inventory import InventoryOptions
+    from kpatch.inventory import Inventory, InventoryOptions
     from kpatch.reference import ImageReference
 
 KUSTOMIZATION = "kustomization.yaml"
@@ -347,6 +347,9 @@ class RelocateResult:
     written: list[str]
     base_kustomization: str | None  # written (or, on a dry run, proposed) for a plain base
     renderer: str | None
+    # The base's inventory the plan was made from (kpatch check compares the
+    # rendered overlay against it instead of rendering the base again).
+    inventory: Inventory | None = None
 
 
 def base_kustomization_text(base: Path) -> str:
@@ -466,7 +469,7 @@ def relocate_to_overlay(
     reference = SINGLE_FILE_BASE if extra else os.path.relpath(base_abs, output_abs)
     overlay = render_overlay(plan, reference, command)
     overlay.files.update(extra)
-    result = RelocateResult(plan, overlay, output_path, [], proposed, renderer)
+    result = RelocateResult(plan, overlay, output_path, [], proposed, renderer, inventory)
     if dry_run:
         return result
     if plan.unrelocated and not allow_unrelocated:

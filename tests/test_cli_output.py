@@ -249,7 +249,8 @@ def test_lines_of_an_external_render_are_lines_of_its_stream() -> None:
 COMMAND_DOCS = {"images": ["README.md", "docs/images-output.md"],
                 "relocate": ["docs/relocate.md"], "diff": ["docs/diff.md"],
                 "build": ["docs/renderer.md"], "mirror": ["docs/mirror.md"],
-                "values": ["docs/helm.md"]}
+                "values": ["docs/helm.md"], "init": ["docs/config.md"],
+                "sync": ["docs/config.md"], "check": ["docs/check.md"]}
 
 
 @pytest.mark.parametrize("command", sorted(cli.main.commands))
