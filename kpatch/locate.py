@@ -145,54 +145,6 @@ def _type_name(value: Any) -> str:
     )
 
 
-def walk(
-    node: Any, segments: Sequence[Segment], tokens: tuple[str | int, ...] = (),
-    misshapen: list[tuple[Any, str | int, Any, tuple[str | int, ...]]] | None = None,
-) -> list[tuple[Any, str | int, Any, tuple[str | int, ...]]]:
-    """(parent, key, value, tokens) for every value one spec's path reaches, in
-    document order. The locator walks all of a kind's specs at once
-    (:class:`SpecTrie`); this single-path walk is the reference it is tested against.
-
-    A ``name[]`` step that finds something other than a list (``containers: 7``)
-    goes to ``misshapen`` when given: images could hide there.
-    """
-    frontier: list[tuple[Any, tuple[str | int, ...]]] = [(node, tokens)]
-    last = len(segments) - 1
-    found: list[tuple[Any, str | int, Any, tuple[str | int, ...]]] = []
-    for depth, segment in enumerate(segments):
-        following: list[tuple[Any, tuple[str | int, ...]]] = []
-        for current, path in frontier:
-            if not isinstance(current, dict):
-                continue
-            if segment.key == "*":
-                keys = [k for k in current if isinstance(k, str)]
-            elif segment.key in current:
-                keys = [segment.key]
-            else:
-                continue
-            for key in keys:
-                value = current[key]
-                key_path = (*path, key)
-                if segment.each:
-                    if not isinstance(value, list):
-                        if value is not None and misshapen is not None:
-                            misshapen.append((current, key, value, key_path))
-                        continue
-                    for index, item in enumerate(value):
-                        if depth == last:
-                            found.append((value, index, item, (*key_path, index)))
-                        else:
-                            following.append((item, (*key_path, index)))
-                elif depth == last:
-                    found.append((current, key, value, key_path))
-                else:
-                    following.append((value, key_path))
-        frontier = following
-        if not frontier:
-            break
-    return found
-
-
 Found = tuple[Any, "str | int", Any, "tuple[str | int, ...]"]
 
 
