@@ -153,3 +153,19 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def write_file_atomically(path: Path, text: str) -> None:
+    """Write one file through a temporary name beside it and rename it into place:
+    on any error the old file is untouched. It keeps the mode of the file it
+    replaces, or gets the user's umask (mkstemp alone would give 0600)."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~current_umask()
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from kpatch.atomicdir import write_file_atomically
 from kpatch.errors import KpatchError
 from kpatch.model import ResourceId
 from kpatch.relocate import RelocateOptions, RelocationPlan, ResourcePatch
@@ -319,23 +319,6 @@ def _copy_kept(output: Path, staging: Path, replaced: set[str]) -> None:
                          follow_symlinks=False)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write one file through a temporary name; it keeps the mode of the file it
-    replaces, or gets the user's umask."""
-    from kpatch.atomicdir import current_umask
-
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~current_umask()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 # --- the relocate job: base in, overlay out ------------------------------------------
 
 
@@ -484,7 +467,7 @@ def relocate_to_overlay(
         if proposed is not None:
             target = base_path / KUSTOMIZATION
             if not target.exists() or target.read_text(encoding="utf-8") != proposed:
-                _atomic_write(target, proposed)
+                write_file_atomically(target, proposed)
 
     result.written = write_overlay(overlay, output_path, force, before_switch=write_base)
     if not result.written:

@@ -198,7 +198,7 @@ def init_overlay(request: InitRequest, config_file: Path | None, *,
                  force: bool = False) -> InitOutcome:
     """Create kpatch.yaml (or add an overlay to it), then write the overlay. The
     overlay is planned, and checked to be writable, before kpatch.yaml changes."""
-    from kpatch.overlay import _atomic_write
+    from kpatch.atomicdir import write_file_atomically
 
     created = config_file is None or not config_file.exists()
     path = config_file or Path(CONFIG_NAME)
@@ -230,7 +230,7 @@ def init_overlay(request: InitRequest, config_file: Path | None, *,
     from kpatch.overlay import plan_writes
 
     plan_writes(planned.result.overlay, Path(overlay.output_path), force)
-    _atomic_write(path, text)
+    write_file_atomically(path, text)
     return InitOutcome(path, created, sync_overlay(overlay, force=force))
 
 

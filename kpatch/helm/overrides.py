@@ -8,16 +8,14 @@ written in the block's own shape, plus pull-secret and ServiceAccount keys.
 applies them to the user's own values file with a round-trip edit that keeps
 everything else as written. ``verify`` rebuilds every image the way the chart
 does from the result and refuses output that would pull anything from the old
-registry or with another tag. ``write_atomically`` is the only writer.
+registry or with another tag. ``kpatch.atomicdir.write_file_atomically`` writes it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from kpatch.atomicdir import write_file_atomically
 from kpatch.errors import KpatchError
 from kpatch.helm.chart import (
     Chart,
@@ -308,23 +307,6 @@ def generated_state(text: str) -> str:
     return "unedited" if content_hash(text[match.end():]) == match.group(1) else "edited"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place: on any error
-    the old file is untouched. Keeps the old file's permissions."""
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 # --- the job: chart values in, overrides file out ------------------------------------
 
 
@@ -374,5 +356,5 @@ def write_values(chart: Chart, options: OverridesOptions, command: str,
                               "--values FILE, or pass --force", file=output)
     if not path.parent.is_dir():
         raise KpatchError("no such directory", file=str(path.parent))
-    write_atomically(path, text)
+    write_file_atomically(path, text)
     return ValuesResult(text, plan, str(path))
