@@ -562,13 +562,19 @@ if TYPE_CHECKING:  # imported for real inside the commands, to keep startup fast
 @click.option("--no-dest-tls-verify", is_flag=True,
               help="Do not verify TLS of the destination registry.")
 @inventory_options
+@click.option("--overlay", "overlays", multiple=True, metavar="NAME",
+              help="With kpatch.yaml: only these overlays (repeatable). Default: all.")
+@click.option("--config", "config_file", metavar="FILE", default=None,
+              help="kpatch.yaml to plan from when no PATH is given (default: the nearest "
+                   "one in this folder or above).")
 @handle_errors
 def mirror(paths: tuple[str, ...], registry: str | None, maps: tuple[str, ...], flatten: bool,
            fmt: str, execute: bool, to_dir: str | None, from_dir: str | None, verify: bool,
            pin_digests: bool, jobs: int, retries: int, retry_delay: float,
            authfile: str | None, no_src_tls_verify: bool, no_dest_tls_verify: bool,
            profiles: tuple[str, ...], profile_files: tuple[str, ...], params: tuple[str, ...],
-           renderer: str, max_input_bytes: int | None) -> None:
+           renderer: str, max_input_bytes: int | None, overlays: tuple[str, ...],
+           config_file: str | None) -> None:
     """Copy every image the install at PATH pulls into the private registry.
 
     \b
@@ -577,6 +583,7 @@ def mirror(paths: tuple[str, ...], registry: str | None, maps: tuple[str, ...], 
     kpatch mirror PATH... --registry R --verify      check the registry; exit 1 if incomplete
     kpatch mirror PATH... --registry R --to-dir DIR  connected side of an air gap
     kpatch mirror --from-dir DIR [--registry R]      disconnected side: check, then push
+    kpatch mirror [--overlay NAME...] [...]          every overlay of kpatch.yaml, its settings
     """
     from pathlib import Path
 
@@ -598,7 +605,11 @@ def mirror(paths: tuple[str, ...], registry: str | None, maps: tuple[str, ...], 
         if pin_digests:
             raise KpatchError("--pin-digests applies when the plan is made (with --to-dir)")
     elif not paths:
-        raise KpatchError("give the install's PATH... (or --from-dir DIR)")
+        if registry is not None or maps or flatten:
+            raise KpatchError("give the install's PATH... (with kpatch.yaml, its overlays' "
+                              "settings apply: --registry, --map and --flatten are not used)")
+    elif overlays or config_file is not None:
+        raise KpatchError("--overlay and --config plan from kpatch.yaml: give no PATH")
     elif registry is None:
         raise KpatchError("--registry is required")
     rules = RelocationRules.parse(registry, maps, flatten=flatten) if registry else None
@@ -620,10 +631,22 @@ def mirror(paths: tuple[str, ...], registry: str | None, maps: tuple[str, ...], 
         _mirror_copy(tasks, skopeo_opts, run_opts)
         return
 
-    assert rules is not None
-    inventory = build_options(profiles, profile_files, params, renderer, max_input_bytes)
-    plan = service.plan_from_inputs(paths, rules, inventory,
-                                    skopeo_opts if pin_digests else None, run_opts)
+    if paths:
+        assert rules is not None
+        inventory = build_options(profiles, profile_files, params, renderer, max_input_bytes)
+        plan = service.plan_from_inputs(paths, rules, inventory,
+                                        skopeo_opts if pin_digests else None, run_opts)
+    else:
+        from kpatch.config import config_path, load_config
+
+        try:
+            found = config_path(config_file)
+        except KpatchError as exc:
+            raise KpatchError(f"{exc.message}; or give the install's PATH... and --registry",
+                              file=exc.location.file) from None
+        config = load_config(found)
+        plan = service.plan_from_config(config.select(overlays),
+                                        skopeo_opts if pin_digests else None, run_opts)
     for missing in plan.unresolved:
         click.echo(f"kpatch: warning: {missing.where}: {missing.reason}", err=True)
     if not live:

@@ -207,3 +207,65 @@ def test_redactor_hides_every_form_of_a_credential(tmp_path: Path) -> None:
     shown = redact(text)
     assert "hunter2-secret" not in shown and token not in shown
     assert "***" in shown
+
+
+KPATCH_YAML = """\
+version: 1
+registry: registry.corp:5000
+overlays:
+  - name: workloads
+    base: {fixtures}/workloads
+    output: overlays/workloads
+  - name: redis
+    base: {fixtures}/redis-enterprise
+    output: overlays/redis
+    registry: mirror.corp/redis
+exceptions:
+  - image: docker.io/library/busybox
+    reason: pulled through the cluster's cache on purpose
+    allow: [registry]
+"""
+
+
+def test_the_plan_comes_from_kpatch_yaml_without_a_path(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11: the same kpatch.yaml as sync and check. Each overlay's base is moved
+    by its own settings (the redis overlay has its own registry), an exception keeps
+    its image out of the plan, and a pair two overlays want is copied once."""
+    (tmp_path / "kpatch.yaml").write_text(KPATCH_YAML.format(fixtures=FIXTURES),
+                                          encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("mirror", "--format", "json")
+    assert code == 0, err
+    images = json.loads(out)["images"]
+    pairs = {(i["source"], i["destination"]) for i in images}
+    # The same pairs as planning each base alone with its rules.
+    expected: set[tuple[str, str]] = set()
+    for base, registry in (("workloads", "registry.corp:5000"),
+                           ("redis-enterprise", "mirror.corp/redis")):
+        rules = RelocationRules.parse(registry, ["docker.io/library/busybox="
+                                                 "docker.io/library/busybox"])
+        plan = build_plan(find_images([str(FIXTURES / base)]), rules)
+        expected |= {(str(i.source.normalized), str(i.destination)) for i in plan.items}
+    assert {(parse_reference(s).normalized, d) for s, d in pairs} == expected
+    assert len(images) == len(pairs)  # deduplicated
+    assert not any("busybox" in source for source, _ in pairs)
+    assert any(d.startswith("mirror.corp/redis/") for _, d in pairs)
+    assert any(d.startswith("registry.corp:5000/") for _, d in pairs)
+    # --overlay narrows it; --config names the file from elsewhere.
+    monkeypatch.chdir(ROOT)
+    code, out, err = run("mirror", "--config", str(tmp_path / "kpatch.yaml"),
+                         "--overlay", "redis", "--format", "json")
+    assert code == 0, err
+    assert all(i["destination"].startswith("mirror.corp/redis/")
+               for i in json.loads(out)["images"])
+
+
+def test_without_path_or_kpatch_yaml_the_error_says_both(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("mirror")
+    assert code == 2
+    assert "no kpatch.yaml" in err and "or give the install's PATH... and --registry" in err
+    code, _, err = run("mirror", "--registry", "r.corp")
+    assert code == 2 and "give the install's PATH..." in err

@@ -4,14 +4,27 @@ a plan or an archive, registry checks. No printing, no option parsing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from kpatch.inventory import InventoryOptions, find_images
 from kpatch.mirror.archive import ArchivedImage, destination_of
 from kpatch.mirror.execute import CopyTask, RegistryCheck, RunOptions, VerifyTask
 from kpatch.mirror.pin import resolve_digests
-from kpatch.mirror.plan import CopyItem, MirrorPlan, build_plan, pull_spec, push_spec
+from kpatch.mirror.plan import (
+    CopyItem,
+    MirrorPlan,
+    Unresolved,
+    build_plan,
+    pull_spec,
+    push_spec,
+)
 from kpatch.mirror.skopeo import SkopeoOptions
+from kpatch.reference import ImageReference
 from kpatch.relocation import RelocationRules
+
+if TYPE_CHECKING:
+    from kpatch.config import OverlayConfig
 
 
 def plan_from_inputs(paths: Sequence[str], rules: RelocationRules,
@@ -26,6 +39,35 @@ def plan_from_inputs(paths: Sequence[str], rules: RelocationRules,
         return plan
     pins = resolve_digests([item.source for item in plan.items], pin_with, run)
     return build_plan(inventory, rules, pins)
+
+
+def plan_from_config(overlays: Sequence[OverlayConfig],
+                     pin_with: SkopeoOptions | None = None,
+                     run: RunOptions | None = None) -> MirrorPlan:
+    """One plan for every overlay of kpatch.yaml: each base inventoried with its own
+    settings and moved by its own rules (registry, mappings, flatten, exceptions),
+    the pairs deduplicated across overlays."""
+    plans = [plan_from_inputs([o.base_path], o.relocate_options().rules,
+                              o.inventory_options(), pin_with, run)
+             for o in overlays]
+    return merge_plans(plans)
+
+
+def merge_plans(plans: Sequence[MirrorPlan]) -> MirrorPlan:
+    """Plans of several installs as one: a pair wanted twice is copied once, with
+    every place that pulls it."""
+    items: dict[tuple[str, str], CopyItem] = {}
+    unresolved: list[Unresolved] = []
+    in_place: dict[str, ImageReference] = {}
+    for plan in plans:
+        for item in plan.items:
+            known = items.get(item.key)
+            items[item.key] = item if known is None else replace(
+                known, used_by=(*known.used_by, *item.used_by))
+        unresolved.extend(plan.unresolved)
+        for ref in plan.in_place:
+            in_place.setdefault(ref.normalized, ref)
+    return MirrorPlan(list(items.values()), unresolved, list(in_place.values()))
 
 
 def registry_tasks(items: Sequence[CopyItem]) -> list[CopyTask]:
