@@ -143,6 +143,8 @@ def block_changes(spec: FieldSpec, block: dict[str, Any], root: Any,
     assert spec.block is not None
     effective, _ = compose_block_parts(spec, block, root)
     wanted = location_parts(spec.block, ref)
+    if ref.digest and "digest" in spec.block.parts:
+        wanted["digest"] = ref.digest  # --pin-digests, in a layout that has a digest key
     return {spec.block.parts[part]: value for part, value in wanted.items()
             if effective.get(part) != value}
 
@@ -225,17 +227,21 @@ class Planner:
         return None if new == use.reference else new
 
     def _pinned(self, use: ImageUse, new: ImageReference) -> ImageReference:
-        """``new`` as ``tag@digest`` with --pin-digests, where one string holds the
-        reference; a block spreads it over fields, so it stays pinned by tag."""
+        """``new`` as ``tag@digest`` with --pin-digests: in a string, or in a block
+        whose layout has a digest key (Redis ``digestHash``). A block without one
+        (k8ssandra-operator's), or an ImageConfig block (an operator release may
+        ignore its digest), stays pinned by tag, with a warning."""
         assert use.reference is not None
         digest = self.options.pins.get(use.reference.normalized)
         if digest is None or new.digest is not None:
             return new
         spec = use.spec if use.spec is not None else self._spec_at(use.resource, use.tokens)
-        if use.shape == "block" or use.embedded_shape == "block" or (
-                use.implicit and spec is not None and spec.shape == "block"):
+        block_shaped = use.shape == "block" or use.embedded_shape == "block" or (
+            use.implicit and spec is not None and spec.shape == "block")
+        if block_shaped and (use.embedded_shape == "block" or spec is None
+                             or spec.block is None or "digest" not in spec.block.parts):
             self.warnings.append(f"{use.resource} {use.path}: not pinned to {digest}: the "
-                                 "image is spelled across block fields")
+                                 "image is spelled across block fields with no digest key")
             return new
         return replace(new, digest=digest)
 

@@ -405,3 +405,28 @@ def test_imageconfig_edit_uses_the_builtin_repository_of_the_release(tmp_path: P
     assert code == 0, err
     after = inventory_of(kustomize(tmp_path / "o"), "overlay")
     assert "registry.corp:5000/datastax/dse-server:6.8.20" in {u.image for u in after.uses}
+
+
+def test_pin_digests_reach_blocks_with_a_digest_key_and_warn_for_the_rest() -> None:
+    """--pin-digests: a Redis image spec carries the pin in digestHash; a
+    K8ssandraCluster block has no digest key, so it stays pinned by tag, said."""
+    from kpatch.inventory import find_images
+    from kpatch.relocate import plan_relocation
+
+    digest = "sha256:" + "ab" * 32
+    redis = find_images([str(FIXTURES / "redis-enterprise")])
+    pins = {u.reference.normalized: digest for u in redis.uses
+            if u.reference is not None and u.path == "/spec/redisEnterpriseImageSpec"}
+    assert pins
+    plan = plan_relocation(redis, RelocateOptions(RULES, pins=pins))
+    ops = [op for patch in plan.patches for op in patch.ops]
+    assert {"op": "add", "path": "/spec/redisEnterpriseImageSpec/digestHash",
+            "value": digest} in ops
+    assert not any("not pinned" in w for w in plan.warnings)
+
+    cluster = find_images([str(FIXTURES / "k8ssandra-cluster")])
+    pins = {u.reference.normalized: digest for u in cluster.uses
+            if u.reference is not None and u.shape == "block"}
+    assert pins
+    plan = plan_relocation(cluster, RelocateOptions(RULES, pins=pins))
+    assert any("not pinned" in w and "no digest key" in w for w in plan.warnings)
