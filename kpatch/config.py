@@ -302,19 +302,9 @@ def _schema_errors(data: Any, tree: Any) -> list[tuple[int | None, str, str]]:
 
 def parse_config_text(text: str, file: str) -> tuple[Any, Any]:
     """(plain data, round-trip tree) of kpatch.yaml text; YAML errors name the line."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from kpatch.yamledit import load_round_trip
 
-    loader = YAML(typ="rt")
-    try:
-        tree = loader.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise KpatchError(f"invalid YAML: {problem}", file=file, line=line) from None
-    except YAMLError as exc:
-        raise KpatchError(f"invalid YAML: {exc}", file=file) from None
+    tree = load_round_trip(text, file)
     if tree is None:
         raise KpatchError(f"empty {CONFIG_NAME}: it needs at least `version: 1` and "
                           "`overlays:`", file=file)

@@ -66,6 +66,22 @@ def _round_trip_yaml(text: str) -> YAML:
     return handler
 
 
+def load_round_trip(text: str, file: str, problem_prefix: str = "invalid YAML") -> Any:
+    """A user's YAML file as ruamel's round-trip tree (comments and order kept, for
+    editing in place); a YAML error becomes one KpatchError naming file and line."""
+    from ruamel.yaml.error import MarkedYAMLError
+
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise KpatchError(f"{problem_prefix}: {problem}", file=file, line=line) from None
+    except RuamelError as exc:
+        raise KpatchError(f"{problem_prefix}: {exc}", file=file) from None
+
+
 def _styled(old: Any, value: Any) -> Any:
     """A replacement string keeps the quoting style of the value it replaces."""
     if isinstance(old, ScalarString) and isinstance(value, str):

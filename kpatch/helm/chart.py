@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.error import YAMLError as RuamelError
 
 from kpatch.errors import KpatchError
 from kpatch.helm.profile import (
@@ -33,6 +30,7 @@ from kpatch.helm.profile import (
     profile_for_chart,
 )
 from kpatch.reference import ImageReference, parse_reference
+from kpatch.yamledit import load_round_trip
 
 CHART_FILE = "Chart.yaml"
 _MISSING = object()
@@ -126,16 +124,7 @@ def read_values(path: str, subchart: str | None = None) -> ValuesFile:
 
 
 def parse_values(text: str, path: str, subchart: str | None = None) -> ValuesFile:
-    handler = YAML(typ="rt")
-    try:
-        tree = handler.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise KpatchError(f"malformed values: {problem}", file=path, line=line) from None
-    except RuamelError as exc:
-        raise KpatchError(f"malformed values: {exc}", file=path) from None
+    tree = load_round_trip(text, path, "malformed values")
     if tree is None:
         return ValuesFile(path, {}, None, subchart)
     if not isinstance(tree, dict):
