@@ -274,10 +274,11 @@ def mounted_config_map_key(operator: OperatorWorkload, path: str) -> tuple[str, 
     return str(config_map["name"]), relative
 
 
-def read_oper_config(ctx: RuleContext, operator: OperatorWorkload,
-                     path: str) -> Mapping[str, Any] | str:
-    """readOperConfig, cmd/main.go:397@v1.27.0 (controller-runtime's ConfigFile before
-    v1.24.0): the OperatorConfig document, or why kpatch cannot read it."""
+def _mounted_config_map(
+    ctx: RuleContext, operator: OperatorWorkload, path: str,
+) -> tuple[str, str, tuple[Document, ResourceId]] | str:
+    """(ConfigMap name, key, the ConfigMap) mounted at ``path`` in the operator
+    container, or why kpatch cannot follow the mount in the input."""
     where = mounted_config_map_key(operator, path)
     if isinstance(where, str):
         return where
@@ -285,6 +286,17 @@ def read_oper_config(ctx: RuleContext, operator: OperatorWorkload,
     found = _config_map(ctx, operator.rid.namespace, name)
     if found is None:
         return f"ConfigMap {name!r} (mounted for {path}) is not in the input"
+    return name, key, found
+
+
+def read_oper_config(ctx: RuleContext, operator: OperatorWorkload,
+                     path: str) -> Mapping[str, Any] | str:
+    """readOperConfig, cmd/main.go:397@v1.27.0 (controller-runtime's ConfigFile before
+    v1.24.0): the OperatorConfig document, or why kpatch cannot read it."""
+    where = _mounted_config_map(ctx, operator, path)
+    if isinstance(where, str):
+        return where
+    name, key, found = where
     text = _map(found[0].data.get("data")).get(key)
     if not isinstance(text, str):
         return f"ConfigMap {name!r} has no key {key!r} (mounted at {path})"
@@ -300,13 +312,10 @@ def parse_image_config(ctx: RuleContext, operator: OperatorWorkload, path: str,
                        release: ReleaseInUse) -> ImageConfigChoice | str:
     """ParseImageConfig / NewImageRegistry(file), pkg/images/images.go:36@v1.10.0:
     the v1beta1 ImageConfig in the mounted file, or why kpatch cannot follow it."""
-    where = mounted_config_map_key(operator, path)
+    where = _mounted_config_map(ctx, operator, path)
     if isinstance(where, str):
         return where
-    name, key = where
-    found = _config_map(ctx, operator.rid.namespace, name)
-    if found is None:
-        return f"ConfigMap {name!r} (mounted for {path}) is not in the input"
+    name, key, found = where
     embedded = _embedded_at(ctx, found[1], key)
     if embedded is None:
         raise CassOperatorError(f"cass-operator {release.version} stops: {path} (ConfigMap "
