@@ -175,8 +175,9 @@ def test_docs_have_examples() -> None:
 @pytest.mark.parametrize(("doc", "block"), documented_examples())
 def test_schema_validates_documented_examples(tmp_path: Path, doc: str, block: str) -> None:
     data, _ = parse_config_text(block, doc)
-    jsonschema.validate(data, schema())
-    load_config(write(tmp_path, block))  # and what the schema cannot say
+    jsonschema.validate(data, schema())  # raises on an invalid example
+    config = load_config(write(tmp_path, block))  # and what the schema cannot say
+    assert config.overlays, f"{doc}: an example with no overlay"
 
 
 def test_schema_rejects_what_it_should() -> None:

@@ -149,6 +149,9 @@ def test_the_same_image_spelled_twice_is_no_collision() -> None:
     rules = RelocationRules.parse("registry.corp:5000")
     refs = [parse_reference(t) for t in ("nginx:1", "docker.io/library/nginx:1",
                                          "index.docker.io/library/nginx:1")]
+    # One image, one destination: three spellings must not read as a collision
+    # (check_collisions raises on one).
+    assert len({rules.relocate(r).normalized for r in refs}) == 1
     check_collisions(rules, refs)
 
 
