@@ -184,15 +184,22 @@ def render_new(plan: OverridesPlan, command: str, chart_name: str) -> str:
             f"# Content hash: sha256:{content_hash(body)}\n" + body)
 
 
+def _set_at(root: CommentedMap, edit: ValueEdit) -> CommentedMap:
+    """Set ``edit.value`` at ``edit.path`` under ``root``, creating the mappings on
+    the way; the mapping that holds the value."""
+    node = root
+    for key in edit.path[:-1]:
+        if not isinstance(node.get(key), CommentedMap):
+            node[key] = CommentedMap()
+        node = node[key]
+    node[edit.path[-1]] = _to_node(edit.value)
+    return node
+
+
 def render_body(plan: OverridesPlan) -> str:
     root = CommentedMap()
     for edit in plan.edits:
-        node = root
-        for key in edit.path[:-1]:
-            if not isinstance(node.get(key), CommentedMap):
-                node[key] = CommentedMap()
-            node = node[key]
-        node[edit.path[-1]] = _to_node(edit.value)
+        node = _set_at(root, edit)
         if edit.note:
             node.yaml_add_eol_comment(edit.note, edit.path[-1])
     buffer = io.StringIO()
@@ -247,12 +254,7 @@ def edit_existing(text: str, plan: OverridesPlan) -> str:
     # Apply the edits to the loaded tree, then put each moved comment after the
     # mapping's new last key, and let yamledit check the result's data.
     for edit in plan.edits:
-        node = document
-        for key in edit.path[:-1]:
-            if not isinstance(node.get(key), CommentedMap):
-                node[key] = CommentedMap()
-            node = node[key]
-        node[edit.path[-1]] = _to_node(edit.value)
+        _set_at(document, edit)
     for container, token in moved.values():
         target = container
         while True:

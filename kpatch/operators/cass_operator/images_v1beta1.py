@@ -12,20 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kpatch.operators.cass_operator.releases import CassOperatorError
-
-
-def _text(node: Any, key: str, where: str) -> str:
-    """A string field as Go decodes it: absent or null -> ""; not a string -> decode error."""
-    if not isinstance(node, Mapping):
-        return ""
-    value = node.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise CassOperatorError(
-            f"the operator cannot decode its ImageConfig: {where}{key} is not a string")
-    return value
+from kpatch.operators.cass_operator.releases import CassOperatorError, decoded_string
 
 
 def _map(node: Any, key: str) -> Mapping[str, Any]:
@@ -36,14 +23,14 @@ def _map(node: Any, key: str) -> Mapping[str, Any]:
 def image_registry(config: Mapping[str, Any], rules: Mapping[str, Any]) -> str:
     """The top-level registry override; its key is ``imageRegistryOverride`` at
     v1.10.0 and ``imageRegistry`` after (apis/config/v1beta1/imageconfig_types.go)."""
-    return _text(config, str(rules["registryKey"]), "")
+    return decoded_string(config, str(rules["registryKey"]), "")
 
 
 def image_namespace(config: Mapping[str, Any], rules: Mapping[str, Any]) -> str | None:
     """Top-level ``imageNamespace`` (a pointer: None when absent or null), v1.23.0+."""
     if not rules["imageNamespace"] or config.get("imageNamespace") is None:
         return None
-    return _text(config, "imageNamespace", "")
+    return decoded_string(config, "imageNamespace", "")
 
 
 def strip_registry(image: str, rules: Mapping[str, Any]) -> str:
@@ -105,7 +92,7 @@ def get_registry_override(config: Mapping[str, Any], rules: Mapping[str, Any],
     """getRegistryOverride, pkg/images/images.go:119@v1.23.0: ``defaults.<imageType>.
     imageRegistry`` for ANY image type (system-logger too), else the top-level one."""
     component = _map(_map(config, "defaults"), image_type)
-    custom = _text(component, "imageRegistry", f"defaults.{image_type}.")
+    custom = decoded_string(component, "imageRegistry", f"defaults.{image_type}.")
     return custom or image_registry(config, rules)
 
 
@@ -136,7 +123,7 @@ def get_cassandra_container_image_override(config: Mapping[str, Any], rules: Map
         return None
     versions = _map(images, server_type)
     if version in versions:
-        return _text(versions, version, f"images.{server_type}.")
+        return decoded_string(versions, version, f"images.{server_type}.")
     return None
 
 
@@ -149,9 +136,9 @@ def get_image_components(config: Mapping[str, Any], rules: Mapping[str, Any],
     defaults = config.get("defaults")
     if isinstance(defaults, Mapping) and server_type in ("cassandra", "dse", "hcd"):
         component = _map(defaults, server_type)
-        repository = _text(component, "repository", f"defaults.{server_type}.")
+        repository = decoded_string(component, "repository", f"defaults.{server_type}.")
         if repository != "":
-            return repository, _text(component, "suffix", f"defaults.{server_type}.")
+            return repository, decoded_string(component, "suffix", f"defaults.{server_type}.")
     return default_prefix, ""
 
 
@@ -195,4 +182,4 @@ def get_named_image(config: Mapping[str, Any], rules: Mapping[str, Any], image_t
     pkg/images/images.go:164-170@v1.10.0, 175@v1.17.0, 247@v1.23.0: the named
     image with the same registry (and namespace) overrides as server images."""
     images = _map(config, "images")
-    return apply_overrides(config, rules, image_type, _text(images, image_type, "images."))
+    return apply_overrides(config, rules, image_type, decoded_string(images, image_type, "images."))

@@ -13,28 +13,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kpatch.operators.cass_operator.releases import CassOperatorError
+from kpatch.operators.cass_operator.releases import CassOperatorError, decoded_string
 
 IMAGE_FIELDS = ("registry", "repository", "name", "tag", "digest")
 _DIGEST_ALGORITHM = re.compile(r"^[a-z0-9]+(?:[._+-][a-z0-9]+)*$")
 _DIGEST_ENCODED = re.compile(r"^[a-zA-Z0-9=_-]+$")
 
 
-def _string(node: Mapping[str, Any], key: str, where: str) -> str:
-    value = node.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise CassOperatorError(
-            f"the operator cannot decode its ImageConfig: {where}{key} is not a string")
-    return value
-
-
 def _pointer(node: Any, key: str, where: str) -> str | None:
     """A ``*string`` field: None when absent or null."""
     if not isinstance(node, Mapping) or node.get(key) is None:
         return None
-    return _string(node, key, where)
+    return decoded_string(node, key, where)
 
 
 def decode_image(node: Any, where: str) -> dict[str, str]:
@@ -44,7 +34,7 @@ def decode_image(node: Any, where: str) -> dict[str, str]:
     if not isinstance(node, Mapping):
         raise CassOperatorError(f"the operator cannot decode its ImageConfig: {where} is not "
                                 "a mapping")
-    return {f: _string(node, f, f"{where}.") for f in IMAGE_FIELDS}
+    return {f: decoded_string(node, f, f"{where}.") for f in IMAGE_FIELDS}
 
 
 def merge_global_values(config: Mapping[str, Any], image: dict[str, str]) -> dict[str, str]:
@@ -86,8 +76,8 @@ def build_server_image(config: Mapping[str, Any], server_type: str,
             f"unknown server type: {server_type} (the ImageConfig's types has no "
             f"{server_type}; cass-operator has no built-in server image in v1beta2)")
     decoded = decode_image(component, f"types.{server_type}")
-    prefix = _string(component, "prefix", f"types.{server_type}.")
-    suffix = _string(component, "suffix", f"types.{server_type}.")
+    prefix = decoded_string(component, "prefix", f"types.{server_type}.")
+    suffix = decoded_string(component, "suffix", f"types.{server_type}.")
     img = {"registry": decoded["registry"], "repository": decoded["repository"],
            "name": decoded["name"], "tag": prefix + version + suffix, "digest": ""}
     return merge_global_values(config, img)

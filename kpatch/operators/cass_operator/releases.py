@@ -7,6 +7,7 @@ module only reads it and picks the row that decides an install's images.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -31,6 +32,19 @@ class CassOperatorError(KpatchError):
     Rules turn it into an image kpatch cannot know, with the message as reason;
     code calling the public functions directly may do the same.
     """
+
+
+def decoded_string(node: Any, key: str, where: str) -> str:
+    """A string field of an ImageConfig as the operator's Go decoder reads it:
+    absent or null (or no mapping at all) -> ""; not a string -> the operator
+    cannot decode its config."""
+    value = node.get(key) if isinstance(node, Mapping) else None
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CassOperatorError(
+            f"the operator cannot decode its ImageConfig: {where}{key} is not a string")
+    return value
 
 
 _ROW_START = re.compile(r"^- version: (\S+)$", re.MULTILINE)
