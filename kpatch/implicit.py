@@ -97,7 +97,7 @@ class RuleContext:
         return self._by_resource.get(resource, [])
 
     def mark_effective(self, use: ImageUse, **entry: Any) -> None:
-        key = tuple(sorted(entry.items()))
+        key = frozenset(entry.items())  # the same entry whatever order its keys came in
         if key not in use.effective_keys:
             use.effective_keys.add(key)
             use.effective_for.append(entry)

@@ -100,7 +100,7 @@ class ImageUse:
     effective_for: list[dict[str, Any]] = field(default_factory=list)
     # The entries of effective_for as hashable keys: one ImageConfig image can be
     # effective for every datacenter of an install (thousands of entries).
-    effective_keys: set[tuple[tuple[str, Any], ...]] = field(
+    effective_keys: set[frozenset[tuple[str, Any]]] = field(
         default_factory=set, repr=False, compare=False)
     tokens: tuple[str | int, ...] = field(default=(), repr=False, compare=False)
 

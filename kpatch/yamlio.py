@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -204,7 +204,60 @@ def _refuse_duplicate_keys(loader: yaml.SafeLoader,
                 f"duplicate key {key!r}", key_node.start_mark)
 
 
-class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+# Scalars whose constructors return the value itself (no generator, no state).
+_PLAIN_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
+                               ("null", "bool", "int", "float", "binary", "timestamp", "str",
+                                "value"))
+# A plain "=" resolves to YAML 1.1's "value" type, which PyYAML's safe loader has
+# no constructor for; kubectl and kustomize read it as the string "=".
+_VALUE_TAG = "tag:yaml.org,2002:value"
+
+
+class _FastResolver(_Loader):  # type: ignore[valid-type,misc]
+    """The loader's tag resolution, answered without the generic loop for the
+    scalars that can only be strings (quoted, or starting with a character no
+    implicit resolver claims): most of a manifest. The C parser calls these
+    for every node. Equivalent to PyYAML's only while no wildcard or path
+    resolvers are registered, which ``_fast_resolution_applies`` checks."""
+
+    _claimed_first_characters = frozenset(
+        key for key in _Loader.yaml_implicit_resolvers if key)
+
+    # Plain scalars repeat (keys above all): their tags, remembered.
+    _plain_tags: ClassVar[dict[str, str]] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0] and (value == "" or value[0] in self._claimed_first_characters):
+                tag = self._plain_tags.get(value)
+                if tag is None:
+                    tag = str(super().resolve(kind, value, implicit))
+                    if len(value) <= 64 and len(self._plain_tags) < 50_000:
+                        self._plain_tags[value] = tag
+                return tag
+            return _STR_TAG
+        return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+def _fast_resolution_applies() -> bool:
+    return (None not in _Loader.yaml_implicit_resolvers
+            and not getattr(_Loader, "yaml_path_resolvers", None))
+
+
+_ResolvingLoader: type[yaml.SafeLoader] = (
+    _FastResolver if _fast_resolution_applies() else _Loader)
+
+
+class _TrackingLoader(_ResolvingLoader):  # type: ignore[valid-type,misc]
     """CSafeLoader that records where every mapping and sequence it builds starts,
     and refuses duplicate keys."""
 
@@ -230,6 +283,7 @@ class _TrackingLoader(_Loader):  # type: ignore[valid-type,misc]
 _TrackingLoader.add_constructor(
     "tag:yaml.org,2002:map", _TrackingLoader.construct_tracked_map
 )
+_TrackingLoader.add_constructor(_VALUE_TAG, _TrackingLoader.construct_yaml_str)
 
 
 _TrackingLoader.add_constructor(
@@ -237,7 +291,7 @@ _TrackingLoader.add_constructor(
 )
 
 
-class _PlainLoader(_Loader):  # type: ignore[valid-type,misc]
+class _PlainLoader(_ResolvingLoader):  # type: ignore[valid-type,misc]
     """For input whose lines are never reported (patch bodies): no positions,
     duplicate keys refused all the same."""
 
@@ -252,6 +306,66 @@ class _PlainLoader(_Loader):  # type: ignore[valid-type,misc]
 
 
 _PlainLoader.add_constructor("tag:yaml.org,2002:map", _PlainLoader.construct_unique_map)
+_PlainLoader.add_constructor(_VALUE_TAG, _PlainLoader.construct_yaml_str)
+
+
+
+
+def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int] | None) -> Any:
+    """The data of one composed document, the same as ``construct_document``
+    would build (duplicate keys refused, positions recorded in ``tracked``),
+    in one recursive pass without PyYAML's per-node generators and caches:
+    measured at about 0.6x of a bare ``yaml.load_all`` on the operator corpus,
+    where the generic constructor costs 1.1x.
+
+    Only for documents without anchors (an alias would be built once per use
+    here); anything but plain maps, sequences and core scalars (merge keys,
+    explicit tags, complex keys) is handed to the generic constructor."""
+    cls = node.__class__
+    if cls is yaml.ScalarNode:
+        tag = node.tag
+        if tag == _STR_TAG:
+            return node.value
+        if tag in _PLAIN_SCALAR_TAGS:
+            return loader.yaml_constructors[tag](loader, node)
+        return _build_generic(loader, node, tracked)
+    if cls is yaml.MappingNode and node.tag == _MAP_TAG:
+        mapping: dict[Any, Any] = {}
+        restore = len(tracked) if tracked is not None else 0
+        if tracked is not None:
+            mark = node.start_mark
+            tracked[id(mapping)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+        pairs = node.value
+        for key_node, value_node in pairs:
+            if key_node.__class__ is not yaml.ScalarNode or key_node.tag not in _PLAIN_SCALAR_TAGS:
+                # A merge key or a complex key: forget what was built and
+                # let the generic constructor do the whole mapping.
+                if tracked is not None:
+                    for _ in range(len(tracked) - restore):
+                        tracked.popitem()
+                return _build_generic(loader, node, tracked)
+            key = key_node.value if key_node.tag == _STR_TAG else \
+                loader.yaml_constructors[key_node.tag](loader, key_node)
+            if key in mapping:
+                _refuse_duplicate_keys(loader, pairs)
+            mapping[key] = _build_tree(loader, value_node, tracked)
+        return mapping
+    if cls is yaml.SequenceNode and node.tag == _SEQ_TAG:
+        sequence: list[Any] = []
+        if tracked is not None:
+            mark = node.start_mark
+            tracked[id(sequence)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+        for item in node.value:
+            sequence.append(_build_tree(loader, item, tracked))
+        return sequence
+    return _build_generic(loader, node, tracked)
+
+
+def _build_generic(loader: yaml.SafeLoader, node: yaml.Node,
+                   tracked: dict[int, int] | None) -> Any:
+    # The tracking loader's own constructors record positions in
+    # ``loader.tracked``, which is ``tracked`` itself.
+    return loader.construct_document(node)
 
 
 def unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -321,9 +435,9 @@ def load_stream(
                 _check_expansion(node, limits, file, line_offset)
                 data = loader.construct_document(node)
             else:
-                if not loader.check_data():
+                if not loader.check_node():
                     break
-                data = loader.get_data()
+                data = _build_tree(loader, loader.get_node(), loader.tracked if track else None)
             positions, loader.tracked = loader.tracked, {}
             if data is not None:
                 if len(documents) >= limits.max_documents:

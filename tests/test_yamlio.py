@@ -6,6 +6,7 @@ import time
 import tracemalloc
 
 import pytest
+import yaml
 
 from kpatch.errors import KpatchError
 from kpatch.yamlio import LoadLimits, load_stream
@@ -132,3 +133,65 @@ def test_hostile_nesting_is_refused_before_libyaml_recurses(text: str) -> None:
     # libyaml's C composer segfaults around 30,000 levels: never get there.
     with pytest.raises(KpatchError, match="nests deeper than 500 levels"):
         load_stream(text, "deep.yaml")
+
+
+# Documents the one-pass builder hands (in whole or in part) to PyYAML's generic
+# constructor, and ones it builds itself: the data must be what PyYAML builds.
+_SHAPES = [
+    "a: 1\nb: [x, 2, 3.5, true, null, ~, '', \"q\"]\nc: {d: e}\n",
+    "k: 2024-01-02\nt: 2001-12-14t21:59:43.10-05:00\nbin: !!binary aGVsbG8=\n",
+    "2: one\n2.5: two\ntrue: three\nnull: four\n",
+    "base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n",
+    "seq: !!seq [a, b]\nmap: !!map {a: b}\nstr: !!str 12\nint: !!int '7'\n",
+    "? !!str complex\n: value\n",
+    "---\n---\nkind: A\n---\n# only a comment\n---\nkind: B\n",
+    "nested:\n  - - - deep: [1, {two: 2}]\n",
+    "set: !!set {a, b}\nomap: !!omap [{a: 1}, {b: 2}]\n",
+    "empty_map: {}\nempty_list: []\nnull_value:\n",
+    "yes: no\nN: 1\n0o17: 0x1f\n1_000: 1:20\n.inf: -.inf\n",
+]
+
+
+@pytest.mark.parametrize("text", _SHAPES)
+def test_load_builds_what_pyyaml_builds(text: str) -> None:
+    expected = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+    assert [d.data for d in load_stream(text)] == expected
+    assert [d.data for d in load_stream(text, track=False)] == expected
+
+
+def test_unhashable_keys_are_refused_as_pyyaml_does() -> None:
+    with pytest.raises(yaml.YAMLError, match="unhashable"):
+        list(yaml.load_all("? [complex, key]\n: value\n", Loader=yaml.CSafeLoader))
+    with pytest.raises(KpatchError, match="unhashable"):
+        load_stream("? [complex, key]\n: value\n")
+
+
+def test_positions_of_every_mapping_and_sequence() -> None:
+    text = "a:\n  b:\n    - x\n    - {c: d}\n  e: [1, 2]\nf:\n  <<: {g: 1}\n  h: 2\n"
+    doc = load_stream(text)[0]
+    data = doc.data
+    assert doc.line_of(data) == 1
+    assert doc.line_of(data["a"]) == 2
+    assert doc.line_of(data["a"]["b"]) == 3
+    assert doc.line_of(data["a"]["b"][1]) == 4
+    assert doc.line_of(data["a"]["e"]) == 5
+    assert doc.line_of(data["f"]) == 7  # built by PyYAML's constructor (merge key)
+    assert doc.line_of(data["a"], "e") == 5
+    assert data["f"] == {"g": 1, "h": 2}
+
+
+@pytest.mark.parametrize("text, line", [
+    ("a: 1\nb: 2\na: 3\n", 3),
+    ("outer:\n  - {x: 1, x: 2}\n", 2),
+    ("m:\n  <<: {k: 1}\n  j: 1\n  j: 2\n", 4),
+])
+def test_duplicate_keys_refused_on_every_path(text: str, line: int) -> None:
+    for track in (True, False):
+        with pytest.raises(KpatchError, match="duplicate key") as caught:
+            load_stream(text, track=track)
+        assert caught.value.location.line == line
+
+
+def test_a_plain_equals_sign_is_a_string_as_kubectl_reads_it() -> None:
+    for track in (True, False):
+        assert load_stream("x: =\ny: [=]\n", track=track)[0].data == {"x": "=", "y": ["="]}
