@@ -148,19 +148,21 @@ class Document:
         # the first line that is less indented (the mapping has ended there).
         lines = self.source.lines
         candidates = (key, f'"{key}"', f"'{key}'")
+        # Called for most uses reported: plain string tests, no slicing of
+        # lines that cannot hold the key.
         for number in range(line0, min(len(lines), line0 + 10_000)):
             text = lines[number]
-            body = text[column:]
             if number > line0:
-                stripped = text.lstrip(" ")
-                indent = len(text) - len(stripped)
-                if stripped and not stripped.startswith("#") and indent < column:
-                    break
+                indent = len(text) - len(text.lstrip(" "))
                 if indent != column:
+                    if indent < column and indent < len(text) and text[indent] != "#":
+                        break  # a less indented line that is not blank: the mapping ended
                     continue
             for candidate in candidates:
-                if body.startswith(candidate) and body[len(candidate):].lstrip(" ").startswith(":"):
-                    return number + 1 + self.line_offset
+                if text.startswith(candidate, column):
+                    rest = text[column + len(candidate):].lstrip(" ")
+                    if rest.startswith(":"):
+                        return number + 1 + self.line_offset
         return line0 + 1 + self.line_offset
 
     def _scan_sequence(self, line0: int, column: int, index: int) -> int:
@@ -334,7 +336,9 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
         restore = len(tracked) if tracked is not None else 0
         if tracked is not None:
             mark = node.start_mark
-            tracked[id(mapping)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+            column = mark.column
+            tracked[id(mapping)] = (mark.line << _COLUMN_BITS) | (
+                column if column < _COLUMN_MASK else _COLUMN_MASK)
         pairs = node.value
         for key_node, value_node in pairs:
             if key_node.__class__ is not yaml.ScalarNode or key_node.tag not in _PLAIN_SCALAR_TAGS:
@@ -354,7 +358,9 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
         sequence: list[Any] = []
         if tracked is not None:
             mark = node.start_mark
-            tracked[id(sequence)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+            column = mark.column
+            tracked[id(sequence)] = (mark.line << _COLUMN_BITS) | (
+                column if column < _COLUMN_MASK else _COLUMN_MASK)
         for item in node.value:
             sequence.append(_build_tree(loader, item, tracked))
         return sequence
