@@ -108,11 +108,13 @@ class ImageUse:
 
     def to_json(self) -> dict[str, Any]:
         ref = self.reference
+        # One look-up of the normal forms per use, not one per property.
+        domain, repository, _, normalized = ref.normal_forms() if ref else (None,) * 4
         out: dict[str, Any] = {
             "image": self.image,
-            "normalized": ref.normalized if ref else None,
-            "registry": ref.domain if ref else None,
-            "repository": ref.repository if ref else None,
+            "normalized": normalized,
+            "registry": domain,
+            "repository": repository,
             "tag": ref.tag if ref else None,
             "digest": ref.digest if ref else None,
             "resource": self.resource.to_json(),

@@ -481,8 +481,11 @@ def _depth_bound(text: str, limit: int) -> int:
     """A cheap upper bound on how deep ``text`` can nest: the longest line prefix
     plus the deepest run of flow brackets (brackets inside strings only make the
     bound larger, which costs the exact check, never correctness)."""
-    # Block nesting needs a prefix of indentation and "- " on some line.
-    if re.search(rf"^[ \t?:-]{{{limit // 2},}}", text, re.MULTILINE):
+    # Block nesting needs a prefix of indentation and "- " on some line. (A search
+    # that starts at a literal newline is several times faster than "^" with
+    # re.MULTILINE on big streams; the first line is tested on its own.)
+    prefix_run = f"[ \t?:-]{{{limit // 2}}}"
+    if re.search("\n" + prefix_run, text) or re.match(prefix_run, text):
         return limit + 1
     prefix = limit // 2
     if text.count("[") + text.count("{") <= limit - prefix:
