@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 import tracemalloc
 
@@ -195,3 +196,64 @@ def test_duplicate_keys_refused_on_every_path(text: str, line: int) -> None:
 def test_a_plain_equals_sign_is_a_string_as_kubectl_reads_it() -> None:
     for track in (True, False):
         assert load_stream("x: =\ny: [=]\n", track=track)[0].data == {"x": "=", "y": ["="]}
+
+
+def test_bracket_depth_matches_a_plain_walk() -> None:
+    # The depth bound's C-level computation against the obvious loop: a closing
+    # bracket at depth 0 is ignored.
+    from kpatch.yamlio import _deepest_bracket_run
+
+    def walked(text: str) -> int:
+        depth = deepest = 0
+        for char in text:
+            if char in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif char in "]}" and depth:
+                depth -= 1
+        return deepest
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        text = "".join(rng.choice("[]{}a") for _ in range(rng.randint(0, 40)))
+        assert _deepest_bracket_run(text) == walked(text), text
+
+
+def _random_tree(rng: random.Random, depth: int) -> object:
+    if depth == 0 or rng.random() < 0.3:
+        return rng.choice(["x", "y z", 1, None, "a: b", "# not a comment"])
+    if rng.random() < 0.5:
+        return [_random_tree(rng, depth - 1) for _ in range(rng.randint(0, 3))]
+    keys = ["image", "name", "spec", "containers", "value", "a b", "true", "y"]
+    return {rng.choice(keys) + str(i % 2 or ""): _random_tree(rng, depth - 1)
+            for i in range(rng.randint(0, 4))}
+
+
+def _key_lines(node: yaml.Node, data: object, out: list[tuple[object, str, int]]) -> None:
+    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        for key_node, value_node in node.value:
+            out.append((data, key_node.value, key_node.start_mark.line + 1))
+            _key_lines(value_node, data[key_node.value], out)
+    elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):
+        for item_node, item in zip(node.value, data, strict=True):
+            _key_lines(item_node, item, out)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_every_key_line_is_where_the_key_is(seed: int) -> None:
+    # Lines of mapping keys against the parser's own marks, on random block and
+    # flow documents with comments and blank lines between entries.
+    rng = random.Random(seed)
+    tree = {"root": _random_tree(rng, 5), "tail": _random_tree(rng, 3)}
+    text = yaml.safe_dump(tree, default_flow_style=None if seed % 3 else False,
+                          sort_keys=False)
+    lines = text.split("\n")
+    for index in sorted(rng.sample(range(1, len(lines)), min(3, len(lines) - 1)), reverse=True):
+        indent = " " * (len(lines[index]) - len(lines[index].lstrip(" ")))
+        lines.insert(index, rng.choice(["", f"{indent}# comment", "#", "   "]))
+    text = "\n".join(lines)
+    doc = load_stream(text)[0]
+    expected: list[tuple[object, str, int]] = []
+    _key_lines(yaml.compose(text, Loader=yaml.SafeLoader), doc.data, expected)
+    for container, key, line in expected:
+        assert doc.line_of(container, key) == line, (key, line, text)
