@@ -214,4 +214,10 @@ def named_image(ctx: RuleContext, release: Release, name: str) -> tuple[Image | 
     config = image_config_in_use(ctx, release)
     if config is None:
         return None, f"k8ssandra-operator {release.version} reads no ImageConfig", "unknown"
-    return registry_image(config.data, name), config.description, config.level
+    # Once per install and image name (Reaper and Medusa ask for every cluster);
+    # each caller gets its own copy to change.
+    key = ("named_image", release.version, release.default_registry, name)
+    image: Image | None = ctx.memo.get(key)
+    if image is None:
+        image = ctx.memo[key] = registry_image(config.data, name)
+    return dict(image), config.description, config.level
