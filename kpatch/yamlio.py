@@ -240,6 +240,7 @@ def _refuse_duplicate_keys(loader: yaml.SafeLoader,
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_INT_TAG = "tag:yaml.org,2002:int"
 # Scalars whose constructors return the value itself (no generator, no state).
 _PLAIN_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
                                ("null", "bool", "int", "float", "binary", "timestamp", "str",
@@ -359,6 +360,12 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
         tag = node.tag
         if tag == _STR_TAG:
             return node.value
+        if tag == _INT_TAG:
+            value = node.value
+            # Plain decimal digits (sizes, ports, replicas) read as int() reads
+            # them; signs, "_", 0x/0o/0b, a leading 0 and 1:20 go to PyYAML.
+            if value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
+                return int(value)
         if tag in _PLAIN_SCALAR_TAGS:
             return loader.yaml_constructors[tag](loader, node)
         return _build_generic(loader, node, tracked)

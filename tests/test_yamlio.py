@@ -149,6 +149,7 @@ _SHAPES = [
     "nested:\n  - - - deep: [1, {two: 2}]\n",
     "set: !!set {a, b}\nomap: !!omap [{a: 1}, {b: 2}]\n",
     "empty_map: {}\nempty_list: []\nnull_value:\n",
+    "ints: [0, 7, 10, 012, 0x1F, 0b11, -3, +4, 1_000, 190:20:30, 00, 123456789012345678901]\n",
     "yes: no\nN: 1\n0o17: 0x1f\n1_000: 1:20\n.inf: -.inf\n",
 ]
 
