@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
-from kpatch.model import MISSING, ImageUse, ResourceId, child, pointer
+from kpatch.model import ImageUse, ResourceId, pointer
 from kpatch.reference import parse_reference
 
 if TYPE_CHECKING:
@@ -185,9 +185,14 @@ def _deepest_line(doc: Document, tokens: tuple[str | int, ...]) -> int | None:
     node: Any = doc.data
     parent: Any = None
     last: str | int | None = None
-    for token in tokens:
-        value = child(node, token)
-        if value is MISSING:
+    for token in tokens:  # model.child, inlined: once per implicit image
+        if isinstance(node, dict):
+            if token not in node:
+                break
+            value = node[token]
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            value = node[token]
+        else:
             break
         parent, last, node = node, token, value
     if parent is None:

@@ -166,11 +166,8 @@ class Document:
         lines = source.lines
         if line0 >= len(lines):
             return line0 + 1 + self.line_offset
-        first = lines[line0]
-        for candidate in (key, f'"{key}"', f"'{key}'"):
-            if first.startswith(candidate, column) and \
-                    first[column + len(candidate):].lstrip(" ").startswith(":"):
-                return line0 + 1 + self.line_offset
+        if _key_here(key).match(lines[line0], column):
+            return line0 + 1 + self.line_offset
         text = source.text
         start = source.offset_of_line(line0 + 1) - 1  # the newline ending line0
         stop = source.offset_of_line(line0 + 10_000)
@@ -199,6 +196,13 @@ class Document:
 def _mapping_end(column: int) -> re.Pattern[str]:
     """A line less indented than ``column`` that is neither blank nor a comment."""
     return re.compile(rf"\n {{0,{column - 1}}}[^ \n#\r]")
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_here(key: str) -> re.Pattern[str]:
+    """``key`` (plain or quoted) followed by ":", matched where a line's key starts."""
+    name = re.escape(key)
+    return re.compile(rf"(?:{name}|\"{name}\"|'{name}') *:")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -390,7 +394,10 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
                 loader.yaml_constructors[key_node.tag](loader, key_node)
             if key in mapping:
                 _refuse_duplicate_keys(loader, pairs)
-            mapping[key] = _build_tree(loader, value_node, tracked)
+            # A string value (most of them) without a call of its own.
+            mapping[key] = value_node.value if value_node.tag == _STR_TAG and \
+                value_node.__class__ is yaml.ScalarNode else \
+                _build_tree(loader, value_node, tracked)
         return mapping
     if cls is yaml.SequenceNode and node.tag == _SEQ_TAG:
         sequence: list[Any] = []
@@ -400,7 +407,9 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
             tracked[id(sequence)] = (mark.line << _COLUMN_BITS) | (
                 column if column < _COLUMN_MASK else _COLUMN_MASK)
         for item in node.value:
-            sequence.append(_build_tree(loader, item, tracked))
+            sequence.append(item.value if item.tag == _STR_TAG and
+                            item.__class__ is yaml.ScalarNode else
+                            _build_tree(loader, item, tracked))
         return sequence
     return _build_generic(loader, node, tracked)
 
