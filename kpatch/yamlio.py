@@ -347,8 +347,6 @@ _PlainLoader.add_constructor("tag:yaml.org,2002:map", _PlainLoader.construct_uni
 _PlainLoader.add_constructor(_VALUE_TAG, _PlainLoader.construct_yaml_str)
 
 
-
-
 def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int] | None) -> Any:
     """The data of one composed document, the same as ``construct_document``
     would build (duplicate keys refused, positions recorded in ``tracked``),
@@ -372,7 +370,7 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
                 return int(value)
         if tag in _PLAIN_SCALAR_TAGS:
             return loader.yaml_constructors[tag](loader, node)
-        return _build_generic(loader, node, tracked)
+        return _build_generic(loader, node)
     if cls is yaml.MappingNode and node.tag == _MAP_TAG:
         mapping: dict[Any, Any] = {}
         restore = len(tracked) if tracked is not None else 0
@@ -389,7 +387,7 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
                 if tracked is not None:
                     for _ in range(len(tracked) - restore):
                         tracked.popitem()
-                return _build_generic(loader, node, tracked)
+                return _build_generic(loader, node)
             key = key_node.value if key_node.tag == _STR_TAG else \
                 loader.yaml_constructors[key_node.tag](loader, key_node)
             if key in mapping:
@@ -411,13 +409,12 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
                             item.__class__ is yaml.ScalarNode else
                             _build_tree(loader, item, tracked))
         return sequence
-    return _build_generic(loader, node, tracked)
+    return _build_generic(loader, node)
 
 
-def _build_generic(loader: yaml.SafeLoader, node: yaml.Node,
-                   tracked: dict[int, int] | None) -> Any:
+def _build_generic(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     # The tracking loader's own constructors record positions in
-    # ``loader.tracked``, which is ``tracked`` itself.
+    # ``loader.tracked``: the dict _build_tree is given when tracking.
     return loader.construct_document(node)
 
 
