@@ -600,7 +600,7 @@ def _cass_operator_containers(resolver: _Resolver, config: dict[str, Any], dc: d
     (merged by name over the cluster's, pkg/goalesce/utils.go:30@v1.32.5)."""
     release = resolver.release
     rules, cass_release, exact = cass.cass_pod_rules(release)
-    installed = f"cass-operator {cass_release or 'unknown'} ({release.cite('cassOperator')})"
+    installed = f"cass-operator {cass_release or 'unknown'}"
     scope = {"datacenter": name}
     version = _text(config.get("serverVersion")) or ""
     source = _map(release.row["vector"].get("cassandra"))
