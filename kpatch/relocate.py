@@ -361,9 +361,13 @@ class Planner:
         fields = dict(entry.fields)
         if self.options.pull_policy:
             fields["imagePullPolicy"] = self.options.pull_policy
-        # Earlier operations on this resource (another entry in the same list...)
-        # are taken into account: the new ones are guarded against their result.
-        data = apply_operations(work.doc.data, work.ops) if work.ops else work.doc.data
+        # Earlier operations on this list or a parent of it (another entry in the
+        # same list...) are taken into account: the new ones are guarded against
+        # their result. Others cannot change it: the base is read as it is.
+        where = pointer(entry.list_tokens)
+        touched = any(op["path"] == where or op["path"].startswith(where + "/")
+                      or where.startswith(op["path"] + "/") for op in work.ops)
+        data = apply_operations(work.doc.data, work.ops) if touched else work.doc.data
         work.ops += named_entry_ops(data, entry, image, fields)
         spec = self._spec_at(use.resource, use.tokens)
         if spec is not None and spec.pod_spec_depth is not None and self.options.pull_secrets:
