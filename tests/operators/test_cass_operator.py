@@ -15,14 +15,14 @@ from kpatch.inventory import Inventory, InventoryOptions, find_images
 from kpatch.operators.cass_operator import regenerate
 from kpatch.operators.cass_operator.podtemplate import semver_compare
 from kpatch.operators.cass_operator.releases import release_rows
-from kpatch.reference import parse_reference
-from kpatch.relocate import RelocateOptions, plan_relocation
-from kpatch.relocation import RelocationRules
 from kpatch.operators.cass_operator.rules import (
     CassOperatorError,
     named_image,
     server_image,
 )
+from kpatch.reference import parse_reference
+from kpatch.relocate import RelocateOptions, plan_relocation
+from kpatch.relocation import RelocationRules
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "kpatch" / "operators" / "cass_operator"
