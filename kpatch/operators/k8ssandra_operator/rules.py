@@ -603,6 +603,11 @@ def _cass_operator_containers(resolver: _Resolver, config: dict[str, Any], dc: d
     installed = f"cass-operator {cass_release or 'unknown'}"
     scope = {"datacenter": name}
     version = _text(config.get("serverVersion")) or ""
+    if not version:
+        # No serverVersion: k8ssandra-operator writes no CassandraDatacenter
+        # (ValidateDatacenterConfig, controllers/k8ssandra/dcconfigs.go:108@v1.32.5),
+        # so there are no pods (the server image is reported unknown when not set).
+        return
     source = _map(release.row["vector"].get("cassandra"))
     vector_logger = bool(source) and source.get("from") != "code" and is_vector_enabled(
         config.get("telemetry"))
@@ -617,8 +622,6 @@ def _cass_operator_containers(resolver: _Resolver, config: dict[str, Any], dc: d
     spec = {"serverType": server_type, "serverVersion": version}
     annotations = {**_map(lookup(config, ("metadata", "annotations"))),
                    **_map(lookup(dc, ("metadata", "annotations")))}
-    if not version:
-        return  # the server image is reported unknown already: the operator fails
     if podtemplate.use_client_image(spec, annotations, rules):
         if not exact:
             why = (f"server-config-init: which image {installed} uses is unknown: kpatch's "
