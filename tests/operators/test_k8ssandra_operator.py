@@ -388,3 +388,21 @@ def test_upstream_without_release_names_the_assumption_once(upstream: Path,
         "kpatch: warning: k8ssandra-operator: no operator Deployment in the input and no "
         "--param k8ssandra-operator.operatorVersion=VERSION: assuming the newest release "
         "kpatch knows, v1.32.5"]
+
+
+def test_pod_images_from_an_input_imageconfig_are_its_entries(tmp_path: Path) -> None:
+    """With the ImageConfig the operators read in the input, the Cassandra pods'
+    logger and config init images are that ImageConfig's entries (marked effective
+    for the datacenter; relocation edits the ImageConfig), not new CR entries."""
+    rule = "cass-pod-imageconfig-in-the-input-is-edited-not-the-cr"
+    (case,) = [c for c in CASES if c["rule"] == rule]
+    inventory = inventory_for(tmp_path, case["input"], {PARAM: case["release"]})
+    effective = {use.path: use.effective_for for use in inventory.uses
+                 if use.resource.kind == "ConfigMap"}
+    assert effective["/data/image_config.yaml#/images/system-logger"] == [
+        {"datacenter": "dc1", "component": "system-logger", "level": "imageconfig"}]
+    assert effective["/data/image_config.yaml#/images/k8ssandra-client"] == [
+        {"datacenter": "dc1", "component": "k8ssandra-client", "level": "imageconfig"}]
+    plan = plan_relocation(inventory, RelocateOptions(RelocationRules.parse("registry.corp:5000")))
+    assert plan.unrelocated == []
+    assert {m.how for m in plan.moves if "k8ssandra-client" in (m.old or "")} == {"imageconfig"}
