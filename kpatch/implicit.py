@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
-from kpatch.model import MISSING, ImageUse, NamedEntry, ResourceId, child, pointer
+from kpatch.model import ImageUse, NamedEntry, ResourceId, pointer
 from kpatch.reference import parse_reference
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class RuleContext:
         return self._by_resource.get(resource, [])
 
     def mark_effective(self, use: ImageUse, **entry: Any) -> None:
-        key = tuple(sorted(entry.items()))
+        key = frozenset(entry.items())  # the same entry whatever order its keys came in
         if key not in use.effective_keys:
             use.effective_keys.add(key)
             use.effective_for.append(entry)
@@ -190,9 +190,14 @@ def _deepest_line(doc: Document, tokens: tuple[str | int, ...]) -> int | None:
     node: Any = doc.data
     parent: Any = None
     last: str | int | None = None
-    for token in tokens:
-        value = child(node, token)
-        if value is MISSING:
+    for token in tokens:  # model.child, inlined: once per implicit image
+        if isinstance(node, dict):
+            if token not in node:
+                break
+            value = node[token]
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            value = node[token]
+        else:
             break
         parent, last, node = node, token, value
     if parent is None:

@@ -139,6 +139,17 @@ def image_string(image: Image) -> str | None:
 
 def server_image(ctx: RuleContext, release: Release, server_type: str,
                  version: str) -> tuple[str | None, str, str]:
+    """:func:`derive_server_image`, once per install for each release, server type
+    and version (an install holds many datacenters of few versions)."""
+    key = ("server_image", release.version, release.default_registry, server_type, version)
+    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = derive_server_image(ctx, release, server_type, version)
+    return found
+
+
+def derive_server_image(ctx: RuleContext, release: Release, server_type: str,
+                        version: str) -> tuple[str | None, str, str]:
     """The server image cass-operator derives for a datacenter k8ssandra-operator
     writes without serverImage: (image or None, reason, level). From v1.27.0 the
     ImageConfig k8ssandra-operator's install ships (or the input's); before, the one
@@ -165,6 +176,16 @@ def server_image(ctx: RuleContext, release: Release, server_type: str,
 
 
 def system_logger_image(ctx: RuleContext, release: Release) -> tuple[str | None, str, str]:
+    """:func:`derive_system_logger_image`, once per install and release."""
+    key = ("system_logger_image", release.version, release.default_registry)
+    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = derive_system_logger_image(ctx, release)
+    return found
+
+
+def derive_system_logger_image(ctx: RuleContext,
+                               release: Release) -> tuple[str | None, str, str]:
     """The ``server-system-logger`` image cass-operator gives Cassandra pods (and,
     from v1.30.0, k8ssandra-operator's Reaper and Stargate Vector sidecars):
     ``GetSystemLoggerImage()`` of the ImageConfig in use."""
@@ -224,4 +245,10 @@ def named_image(ctx: RuleContext, release: Release, name: str) -> tuple[Image | 
     config = image_config_in_use(ctx, release)
     if config is None:
         return None, f"k8ssandra-operator {release.version} reads no ImageConfig", "unknown"
-    return registry_image(config.data, name), config.description, config.level
+    # Once per install and image name (Reaper and Medusa ask for every cluster);
+    # each caller gets its own copy to change.
+    key = ("named_image", release.version, release.default_registry, name)
+    image: Image | None = ctx.memo.get(key)
+    if image is None:
+        image = ctx.memo[key] = registry_image(config.data, name)
+    return dict(image), config.description, config.level
