@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
-from kpatch.model import ImageUse, ResourceId, pointer
+from kpatch.model import ImageUse, NamedEntry, ResourceId, pointer
 from kpatch.reference import parse_reference
 
 if TYPE_CHECKING:
@@ -153,8 +153,13 @@ class RuleContext:
         component: str,
         reason: str,
         effective: dict[str, Any] | None = None,
+        entry: NamedEntry | None = None,
     ) -> ImageUse:
-        """Create (or merge into) the implicit use of ``image`` at ``tokens``."""
+        """Create (or merge into) the implicit use of ``image`` at ``tokens``.
+
+        ``entry``: no field holds this image; relocation writes it as the named
+        entry of a list (``tokens`` is then that entry's image, see
+        ``model.entry_image_tokens``)."""
         path = pointer(tokens)
         key = (resource, path, image)
         use = self.created.get(key)
@@ -169,7 +174,7 @@ class RuleContext:
             use = ImageUse(
                 image=image, reference=ref, resource=resource, path=path, file=doc.file,
                 line=_deepest_line(doc, tokens), shape="implicit", profile=profile, implicit=True,
-                reason=reason, component=component, tokens=tokens,
+                reason=reason, component=component, tokens=tokens, entry=entry,
             )
             self.created[key] = use
             self.created_order.append(use)

@@ -56,6 +56,35 @@ def lookup(data: Any, tokens: tuple[str | int, ...] | list[str | int]) -> Any:
     return data
 
 
+@dataclass(frozen=True)
+class NamedEntry:
+    """Where relocation writes an image that no field holds: the entry ``name`` of
+    the list at ``list_tokens`` (a containers list an operator merges by name), set
+    to the image and added when the list or the entry is absent.
+
+    ``fields``: what the operator sets itself only when it picks the image (e.g.
+    cass-operator's k8ssandra-client args), written beside the image so the pod
+    stays as the operator would build it. ``before``: entries the operator would
+    place ahead of this one, added bare (name only) so the order stays."""
+
+    list_tokens: tuple[str | int, ...]
+    name: str
+    fields: tuple[tuple[str, Any], ...] = ()
+    before: tuple[str, ...] = ()
+
+
+def entry_image_tokens(data: Any, entry: NamedEntry) -> tuple[str | int, ...]:
+    """Where the entry's image is (or will be, once relocation adds it) in ``data``:
+    the named item's index, else the end of the list after the ``before`` entries."""
+    items = lookup(data, entry.list_tokens)
+    items = items if isinstance(items, list) else []
+    names = [item.get("name") if isinstance(item, dict) else None for item in items]
+    if entry.name in names:
+        return (*entry.list_tokens, names.index(entry.name), "image")
+    missing = [name for name in entry.before if name not in names]
+    return (*entry.list_tokens, len(items) + len(missing), "image")
+
+
 class ResourceId(NamedTuple):
     """Which resource: the rules look uses up by it tens of thousands of times in a
     big install, so it is a tuple (hashed in C), not a dataclass."""
@@ -111,6 +140,8 @@ class ImageUse:
     effective_keys: set[frozenset[tuple[str, Any]]] = field(
         default_factory=set, repr=False, compare=False)
     tokens: tuple[str | int, ...] = field(default=(), repr=False, compare=False)
+    # For implicit images no field holds: the list entry relocation writes (a rule's request).
+    entry: NamedEntry | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         ref = self.reference

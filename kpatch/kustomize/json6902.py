@@ -164,6 +164,16 @@ def _remove(writer: _Writer, tokens: list[str], path: str) -> Any:
     raise PatchError(f"cannot remove {path}: the parent is not a container")
 
 
+def _absent_member(writer: _Writer, tokens: list[str], path: str) -> bool:
+    """The pointer names a key its (existing) mapping does not have. kustomize's
+    JSON6902 passes ``test`` with value null there; a missing parent, or a list
+    index out of range, is an error as for any other value."""
+    if not tokens:
+        return False
+    parent = _get(writer.root, tokens[:-1], path)
+    return isinstance(parent, dict) and tokens[-1] not in parent
+
+
 def _copied(value: Any) -> Any:
     """A copy of a JSON value that shares nothing mutable with it (what
     copy.deepcopy gives for JSON, without its memo and dispatch per node)."""
@@ -186,6 +196,8 @@ def apply_operations(document: Any, operations: list[Any]) -> Any:
         if kind in ("add", "replace", "test") and "value" not in operation:
             raise PatchError(f"{kind} at {path} needs a value")
         if kind == "test":
+            if operation["value"] is None and _absent_member(writer, tokens, path):
+                continue  # as kustomize (evanphx/json-patch): null tests an absent key
             if not json_equal(writer.get(tokens, path), operation["value"]):
                 raise PatchTestFailed(f"testing value {path} failed: test failed")
             continue
