@@ -179,6 +179,7 @@ class Planner:
         self.rules = options.rules
         self.index = FieldIndex(inventory.profiles)
         self.work: dict[ResourceId, _ResourceWork] = {}
+        self._specs_at: dict[tuple[str, str, Tokens], FieldSpec | None] = {}
         for doc, rid in inventory.resources:
             self.work.setdefault(rid, _ResourceWork(doc, rid))
         self.moves: list[Move] = []
@@ -382,10 +383,14 @@ class Planner:
         self.moves.append(Move(use.resource, use.path, use.image, image, "entry"))
 
     def _spec_at(self, rid: ResourceId, tokens: Tokens) -> FieldSpec | None:
-        for spec in self.index.specs_for(rid.api_version, rid.kind):
-            if spec.shape in ("string", "block") and _matches(spec, tokens):
-                return spec
-        return None
+        # Remembered by kind and path: every cluster of an install asks for the
+        # same few paths, and a kind can have dozens of specs to try.
+        key = (rid.api_version, rid.kind, tokens)
+        if key not in self._specs_at:
+            self._specs_at[key] = next(
+                (spec for spec in self.index.specs_for(rid.api_version, rid.kind)
+                 if spec.shape in ("string", "block") and _matches(spec, tokens)), None)
+        return self._specs_at[key]
 
     # -- embedded documents ------------------------------------------------------
 
