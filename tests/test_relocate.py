@@ -432,3 +432,26 @@ def test_pin_digests_reach_blocks_with_a_digest_key_and_warn_for_the_rest() -> N
     assert pins
     plan = plan_relocation(cluster, RelocateOptions(RULES, pins=pins))
     assert any("not pinned" in w and "no digest key" in w for w in plan.warnings)
+
+
+def test_kustomization_text_is_what_pyyaml_writes() -> None:
+    # dump_kustomization spells plain entries out itself: the text must be
+    # PyYAML's, for plain values and for every kind that needs quoting.
+    import random
+
+    from kpatch.overlay import dump_kustomization, dump_yaml
+
+    values = ["apps", "v1", "Deployment", "my-app", r"my\.app", "1.0", "true", "yes", "null",
+              "0x1F", "web-1", "a b", "ns:x", "-lead", "über", "2024-01-01", "1:20", "~", "",
+              "x.yaml", "group.example.io", "Off", "3", "e1", "1e3", "_x", "a/b"]
+    rng = random.Random(11)
+    for _ in range(300):
+        entries = [{"path": rng.choice(values),
+                    "target": {key: rng.choice(values) for key in
+                               rng.sample(["group", "version", "kind", "name", "namespace"],
+                                          rng.randint(1, 5))}}
+                   for _ in range(rng.randint(1, 4))]
+        kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                         "kind": "Kustomization", "resources": ["../base"],
+                         "patches": entries}
+        assert dump_kustomization(kustomization) == dump_yaml(kustomization)
