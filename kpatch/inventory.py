@@ -155,11 +155,24 @@ def _rendered_documents(raw: str, rendered: Rendered, limits: LoadLimits,
     return load_stream(rendered.as_text(), label, limits)
 
 
+# Profiles parsed in this process, by what they were parsed from (the selection,
+# and each user file's path and text: an edited file is parsed again). `kpatch
+# check` and `kpatch sync` load the same profiles for every overlay.
+_PROFILES_SEEN: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[Profile]] = {}
+
+
 def load_install_profiles(selected: Sequence[str] = (),
                           files: Sequence[str] = ()) -> list[Profile]:
     """The profiles of an install: built-ins and the user's files, checked
     against the implicit rules kpatch has."""
-    return load_profiles(selected, files, known_rules=RULE_NAMES)
+    try:
+        texts = tuple((str(f), Path(f).read_text(encoding="utf-8")) for f in files)
+    except (OSError, UnicodeDecodeError):
+        return load_profiles(selected, files, known_rules=RULE_NAMES)  # raises, naming it
+    key = (tuple(selected), texts)
+    if key not in _PROFILES_SEEN:
+        _PROFILES_SEEN[key] = load_profiles(selected, files, known_rules=RULE_NAMES)
+    return list(_PROFILES_SEEN[key])
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:
