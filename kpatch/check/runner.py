@@ -65,6 +65,16 @@ class OverlayReport:
 
 
 def check_overlay(overlay: OverlayConfig, only: tuple[str, ...] = ()) -> OverlayReport:
+    from kpatch.kustomize.json6902 import remembered
+
+    # The generator verifies its plan by applying it to the base; rendering the
+    # overlay on disk applies the same operations to the same documents when the
+    # overlay is in sync: done once (the render still reads and matches every patch).
+    with remembered():
+        return _check_overlay(overlay, only)
+
+
+def _check_overlay(overlay: OverlayConfig, only: tuple[str, ...]) -> OverlayReport:
     from kpatch.check import builds
     from kpatch.sync import sync_overlay
 
