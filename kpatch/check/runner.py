@@ -30,6 +30,7 @@ def rules() -> list[tuple[str, Rule]]:
         builds,
         cass_operator_release,
         in_sync,
+        k8ssandra_operator_release,
         pull_secrets,
         redis_release,
         registries,
@@ -44,11 +45,12 @@ def rules() -> list[tuple[str, Rule]]:
         (pull_secrets.RULE, pull_secrets.check),
         (redis_release.RULE, redis_release.check),
         (cass_operator_release.RULE, cass_operator_release.check),
+        (k8ssandra_operator_release.RULE, k8ssandra_operator_release.check),
     ]
 
 
 RULE_NAMES = ("in-sync", "builds", "registries", "tags", "pull-secrets", "redis-release",
-              "cass-operator-release")
+              "cass-operator-release", "k8ssandra-operator-release")
 
 
 @dataclass
