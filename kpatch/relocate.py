@@ -178,7 +178,7 @@ class Planner:
         self.inventory = inventory
         self.options = options
         self.rules = options.rules
-        self.index = FieldIndex(inventory.profiles)
+        self.index = FieldIndex.for_profiles(inventory.profiles)
         self.work: dict[ResourceId, _ResourceWork] = {}
         for doc, rid in inventory.resources:
             self.work.setdefault(rid, _ResourceWork(doc, rid))
