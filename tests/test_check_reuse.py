@@ -90,3 +90,65 @@ def test_hand_edited_overlay_is_inventoried_from_its_own_render(tmp_path: Path) 
     [overlay] = load_config(repo / "kpatch.yaml").select([name])
     rules = {f.rule for f in check_overlay(overlay).findings}
     assert {"in-sync", "registries"} <= rules
+
+
+# --- overlays sharing a base: the base is read once per worker ----------------------------
+
+
+def test_shared_inputs_reads_a_base_once_while_its_files_are_unchanged(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from kpatch.check.cache import input_stamp
+    from kpatch.inventory import load_inputs, shared_inputs
+    from kpatch.yamlio import LoadLimits
+
+    from .conftest import FIXTURES
+
+    base = tmp_path / "workloads"
+    shutil.copytree(FIXTURES / "workloads", base)
+    limits = LoadLimits()
+    with shared_inputs(input_stamp):
+        first = load_inputs([str(base)], limits)
+        again = load_inputs([str(base)], limits)
+        assert [d.data for d in again.documents] == [d.data for d in first.documents]
+        assert all(a is b for a, b in zip(again.documents, first.documents, strict=True))
+        # An edited file of the base: read anew (a new size, and a new mtime).
+        manifest = next(p for p in sorted(base.glob("*.yaml")) if p.name != "kustomization.yaml")
+        manifest.write_text(manifest.read_text() + "# edited\n")
+        stat = manifest.stat()
+        os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        edited = load_inputs([str(base)], limits)
+        assert not any(a is b for a, b in zip(edited.documents, first.documents, strict=True))
+    # Outside the block nothing is shared.
+    assert load_inputs([str(base)], limits).documents[0] is not \
+        load_inputs([str(base)], limits).documents[0]
+
+
+def test_overlays_of_one_base_are_checked_each_with_its_own_settings(tmp_path: Path) -> None:
+    import shutil
+
+    from kpatch.check.runner import check_overlays
+
+    from .conftest import FIXTURES
+    from .gitops import kpatch
+
+    shutil.copytree(FIXTURES / "redis-enterprise", tmp_path / "bases/redis")
+    (tmp_path / "kpatch.yaml").write_text(
+        "version: 1\npullSecrets: [regcred]\noverlays:\n"
+        "  - {name: dev, base: bases/redis, output: overlays/dev, registry: dev.corp:5000}\n"
+        "  - {name: prod, base: bases/redis, output: overlays/prod, registry: prod.corp:5000}\n"
+        "  - {name: lab, base: bases/redis, output: overlays/lab, registry: lab.corp:5000}\n")
+    code, _, err = kpatch("sync", "--config", str(tmp_path / "kpatch.yaml"))
+    assert code == 0, err
+    config = load_config(tmp_path / "kpatch.yaml")
+    assert [r.findings for r in check_overlays(config.overlays, jobs=1)] == [[], [], []]
+    # prod's overlay pulls from dev's registry by hand: only prod is flagged.
+    patch = tmp_path / "overlays/prod/deployment-redis-enterprise-operator.yaml"
+    patch.write_text(patch.read_text().replace("prod.corp:5000/", "dev.corp:5000/"))
+    for jobs in (1, 2):
+        reports = check_overlays(config.overlays, jobs=jobs)
+        assert [r.name for r in reports] == ["dev", "prod", "lab"]
+        assert reports[0].findings == [] and reports[2].findings == []
+        rules = {f.rule for f in reports[1].findings}
+        assert {"in-sync", "registries"} <= rules, reports[1].findings
