@@ -103,7 +103,9 @@ def to_json(inventory: Inventory, unique: bool = False) -> str:
     items = as_data(inventory, unique)
     if not items:
         return "[]\n"
-    return "[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n"
+    # The items are fresh trees of plain values: no cycle to look for.
+    encode = json.JSONEncoder(check_circular=False).encode
+    return "[\n" + ",\n".join(encode(item) for item in items) + "\n]\n"
 
 
 def to_yaml(inventory: Inventory, unique: bool = False) -> str:

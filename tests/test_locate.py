@@ -151,7 +151,7 @@ spec:
         [(None, "/spec/serverImage", "implicit"),
          ("docker.io/k8ssandra/system-logger:v1.32.0", "/spec/systemLoggerImage", "implicit"),
          ("docker.io/k8ssandra/k8ssandra-client:v0.8.12",
-          "/spec/podTemplateSpec/spec/initContainers", "implicit")],
+          "/spec/podTemplateSpec/spec/initContainers/0/image", "implicit")],
         id="cassdc-without-imageconfig-uses-shipped-default",
     ),
     pytest.param(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kpatch.model import NamedEntry, entry_image_tokens
 from kpatch.operators.cass_operator.releases import CassOperatorError
 
 CASSANDRA = "cassandra"  # CassandraContainerName
@@ -41,6 +42,8 @@ class PodImage:
     # or "ignored" (written in the CR, but the operator does not use it)
     tokens: Tokens  # where it is written, or the CR field that would override it
     reason: str
+    # No CR field overrides it: the podTemplateSpec entry that would (relocation adds it).
+    entry: NamedEntry | None = None
 
 
 _SEMVER = re.compile(
@@ -147,7 +150,8 @@ def make_image(spec: Mapping[str, Any], registry: ImageRegistry) -> tuple[str, s
 
 
 def _derived(component: str, container: str, tokens: Tokens, why: str,
-             compute: Callable[[], tuple[str, str]]) -> PodImage:
+             compute: Callable[[], tuple[str, str]],
+             entry: NamedEntry | None = None) -> PodImage:
     try:
         image, origin = compute()
     except CassOperatorError as exc:
@@ -157,7 +161,21 @@ def _derived(component: str, container: str, tokens: Tokens, why: str,
         return PodImage(component, container, None, "imageconfig", tokens,
                         f"{why}, but the ImageConfig names no {component} image: the pod "
                         "spec is rejected (a container needs an image)")
-    return PodImage(component, container, image, origin, tokens, why)
+    return PodImage(component, container, image, origin, tokens, why, entry)
+
+
+# What buildInitContainers sets on server-config-init only when it picks the
+# k8ssandra-client image itself (construct_podtemplatespec.go:398-401@v1.17.0,
+# 450-453@v1.32.0): a template entry that sets the image must carry them too.
+CLIENT_ARGS = ("config", "build")
+
+
+def client_entry(spec: Mapping[str, Any]) -> tuple[NamedEntry, Tokens]:
+    """The podTemplateSpec init container through which the k8ssandra-client image
+    can be set (no CR field holds it), and where its image is or would be."""
+    entry = NamedEntry(("spec", "podTemplateSpec", "spec", "initContainers"),
+                       SERVER_CONFIG_INIT, fields=(("args", list(CLIENT_ARGS)),))
+    return entry, entry_image_tokens({"spec": spec}, entry)
 
 
 def build_containers(spec: Mapping[str, Any], registry: ImageRegistry) -> list[PodImage]:
@@ -208,12 +226,12 @@ def build_init_containers(spec: Mapping[str, Any], annotations: Mapping[str, Any
                                 ("spec", "configBuilderImage"),
                                 "spec.configBuilderImage is not read when the configuration "
                                 "is built with k8ssandra-client (UseClientImage)"))
+        entry, tokens = client_entry(spec)
         out.append(_derived(
-            "k8ssandra-client", SERVER_CONFIG_INIT,
-            ("spec", "podTemplateSpec", "spec", "initContainers"),
+            "k8ssandra-client", SERVER_CONFIG_INIT, tokens,
             "init container server-config-init builds the configuration with "
             "k8ssandra-client (UseClientImage)",
-            lambda: (registry.get_named_image("k8ssandra-client"), "imageconfig")))
+            lambda: (registry.get_named_image("k8ssandra-client"), "imageconfig"), entry))
     else:
         written = _text(spec.get("configBuilderImage"))
         out.append(_derived(
