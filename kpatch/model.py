@@ -11,7 +11,13 @@ from kpatch.reference import ImageReference
 
 def pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
     """RFC 6901 JSON pointer from path tokens."""
-    # Called for every reference found: a plain loop, escaping only when needed.
+    # Called for every reference found: joined in C, escaped only when a token
+    # holds "~" or "/" (the join then has a "~", or more "/" than separators).
+    if not tokens:
+        return ""
+    joined = "/".join(map(str, tokens))
+    if "~" not in joined and joined.count("/") == len(tokens) - 1:
+        return "/" + joined
     parts = []
     for token in tokens:
         text = str(token)

@@ -7,6 +7,7 @@ Pure functions of the datacenter's spec, the release's ``pod`` rules
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,13 +53,15 @@ _SEMVER = re.compile(
     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?$")
 
 
-def _semver_parts(version: str) -> tuple[tuple[int, int, int], list[str] | None] | None:
+@functools.lru_cache(maxsize=1024)
+def _semver_parts(version: str) -> tuple[tuple[int, int, int], tuple[str, ...] | None] | None:
+    # Cached: every datacenter of an install compares the same few versions.
     match = _SEMVER.match(version)
     if match is None:
         return None
     major, minor, patch, pre = match.groups()
     numbers = (int(major), int(minor or 0), int(patch or 0))
-    return numbers, (pre.split(".") if pre else None)
+    return numbers, (tuple(pre.split(".")) if pre else None)
 
 
 def semver_compare(a: str, b: str) -> int:

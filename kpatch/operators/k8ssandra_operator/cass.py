@@ -176,16 +176,6 @@ def derive_server_image(ctx: RuleContext, release: Release, server_type: str,
 
 
 def system_logger_image(ctx: RuleContext, release: Release) -> tuple[str | None, str, str]:
-    """:func:`derive_system_logger_image`, once per install and release."""
-    key = ("system_logger_image", release.version, release.default_registry)
-    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = derive_system_logger_image(ctx, release)
-    return found
-
-
-def derive_system_logger_image(ctx: RuleContext,
-                               release: Release) -> tuple[str | None, str, str]:
     """The ``server-system-logger`` image cass-operator gives Cassandra pods (and,
     from v1.30.0, k8ssandra-operator's Reaper and Stargate Vector sidecars):
     ``GetSystemLoggerImage()`` of the ImageConfig in use."""
@@ -194,6 +184,17 @@ def derive_system_logger_image(ctx: RuleContext,
 
 def pod_named_image(ctx: RuleContext, release: Release,
                     name: str) -> tuple[str | None, str, str]:
+    """:func:`derive_pod_named_image`, once per install, release and name (every
+    datacenter's pods ask)."""
+    key = ("pod_named_image", release.version, release.default_registry, name)
+    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = derive_pod_named_image(ctx, release, name)
+    return found
+
+
+def derive_pod_named_image(ctx: RuleContext, release: Release,
+                           name: str) -> tuple[str | None, str, str]:
     """``images.<name>`` (system-logger, config-builder, k8ssandra-client) as
     cass-operator puts it into the Cassandra pods of this install: (image or None,
     reason, level). From v1.27.0 the v1beta2 ImageConfig k8ssandra-operator's
@@ -224,11 +225,16 @@ def pod_named_image(ctx: RuleContext, release: Release,
 def embedded_image_config(ctx: RuleContext, release: Release) -> EmbeddedDocument | None:
     """The input's ImageConfig document the Cassandra pods' named images come
     from, when they come from the input (relocation then edits it)."""
-    config = image_config_in_use(ctx, release)
-    if config is not None:
-        return config.embedded if config.level == "imageconfig" else None
-    choice = cass_choice(ctx, release)
-    return choice.embedded if choice.level == "imageconfig" else None
+    key = ("embedded_image_config", release.version, release.default_registry)
+    if key not in ctx.memo:  # asked for every datacenter of an install
+        config = image_config_in_use(ctx, release)
+        if config is not None:
+            ctx.memo[key] = config.embedded if config.level == "imageconfig" else None
+        else:
+            choice = cass_choice(ctx, release)
+            ctx.memo[key] = choice.embedded if choice.level == "imageconfig" else None
+    found: EmbeddedDocument | None = ctx.memo[key]
+    return found
 
 
 def cass_pod_rules(release: Release) -> tuple[dict[str, Any], str, bool]:
@@ -236,8 +242,15 @@ def cass_pod_rules(release: Release) -> tuple[dict[str, Any], str, bool]:
     k8ssandra-operator release installs: (rules, that release, whether the table
     has that release itself)."""
     ref, _ = cass_operator_release(release)
-    found = cass_releases.release_for(ref or "unknown")
+    found = _cass_release_rows.get(ref)
+    if found is None:
+        found = _cass_release_rows[ref] = cass_releases.release_for(ref or "unknown")
     return found.row["pod"], ref, found.exact
+
+
+# cass-operator release rows by the release a k8ssandra-operator release pins:
+# asked for every datacenter of an install.
+_cass_release_rows: dict[str, cass_releases.ReleaseInUse] = {}
 
 
 def named_image(ctx: RuleContext, release: Release, name: str) -> tuple[Image | None, str, str]:
