@@ -36,16 +36,28 @@ FIXTURE_BASES = ("redis-enterprise", "k8ssandra-cluster", "olm", "workloads")
 KPATCH = str(Path(sys.executable).parent / "kpatch")
 
 
-def make_repo(root: Path, overlays: int, resources: int) -> list[Path]:
+def make_repo(root: Path, overlays: int, resources: int, per_base: int = 1) -> list[Path]:
+    """``per_base`` > 1: each base has that many overlays (one per environment,
+    each with its own registry), as GitOps repositories often have."""
     entries = []
     for index in range(overlays):
-        name = f"app-{index:02d}"
+        name = f"app-{index // per_base:02d}"
         base = root / "bases" / name
-        if index % 5 == 4:
-            shutil.copytree(ROOT / "fixtures" / FIXTURE_BASES[index // 5 % 4], base)
+        if index % per_base:
+            pass  # another environment of the base written above
+        elif index // per_base % 5 == 4:
+            shutil.copytree(ROOT / "fixtures" / FIXTURE_BASES[index // per_base // 5 % 4], base)
         else:
-            write_base(base, resources + index)
-        entries.append(f"  - {{name: {name}, base: bases/{name}, output: overlays/{name}}}\n")
+            write_base(base, resources + index // per_base)
+        if per_base == 1:
+            entries.append(f"  - {{name: {name}, base: bases/{name}, output: overlays/{name}}}\n")
+        else:
+            env = f"env{index % per_base}"
+            entries.append(f"  - {{name: {name}-{env}, base: bases/{name}, output: "
+                           f"overlays/{name}-{env}, registry: {env}.registry.corp:5000,\n"
+                           f"     allowedRegistries: [{env}.registry.corp:5000], exceptions: "
+                           f"[{{image: {env}.registry.corp:5000/library/busybox, reason: bench, "
+                           "allow: [latest]}]}\n")
     (root / "kpatch.yaml").write_text(
         "version: 1\nregistry: registry.corp:5000\npullSecrets: [regcred]\n"
         "pullPolicy: IfNotPresent\nexceptions:\n"
@@ -85,12 +97,14 @@ def main() -> None:
     parser.add_argument("--overlays", type=int, default=50)
     parser.add_argument("--resources", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--overlays-per-base", type=int, default=1,
+                        help="overlays generated from each base (one per environment)")
     args = parser.parse_args()
     if shutil.which("kubectl") is None:
         raise SystemExit("kubectl is required for the reference")
     with tempfile.TemporaryDirectory(prefix="kpatch-bench-check-") as folder:
         root = Path(folder)
-        overlays = make_repo(root, args.overlays, args.resources)
+        overlays = make_repo(root, args.overlays, args.resources, args.overlays_per_base)
         env = {**os.environ, "KPATCH_CACHE_DIR": str(root / "cache")}
         run([KPATCH, "check"], root, env=env)  # records every overlay as clean
         kubectl_runs, cold_runs, warm_runs = [], [], []
@@ -98,8 +112,7 @@ def main() -> None:
             kubectl_runs.append(kubectl_each(root, overlays))
             cold_runs.append(run([KPATCH, "check", "--no-cache"], root, env=env))
             # A commit that touches one base: one overlay to check, the rest unchanged.
-            with (overlays[0].parent.parent / "bases" / overlays[0].name /
-                  "resources.yaml").open("a") as stream:
+            with (root / "bases" / "app-00" / "resources.yaml").open("a") as stream:
                 stream.write(f"# edit {repeat}\n")
             warm_runs.append(run([KPATCH, "check"], root, env=env))
         wall_ref, cpu_ref = (min(r[i] for r in kubectl_runs) for i in (0, 1))
@@ -107,7 +120,9 @@ def main() -> None:
         warm = min(r[0] for r in warm_runs)
     result = {
         "benchmark": f"kpatch check, {args.overlays} overlays "
-                     f"({args.resources}+ resources per generated base)",
+                     f"({args.resources}+ resources per generated base"
+                     + (f", {args.overlays_per_base} overlays per base)"
+                        if args.overlays_per_base > 1 else ")"),
         "reference": "kubectl kustomize on each overlay, one after another",
         "reference_wall_seconds": round(wall_ref, 3),
         "kpatch_wall_seconds": round(wall, 3),
@@ -124,7 +139,8 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     out = HERE / "out"
     out.mkdir(exist_ok=True)
-    (out / "check.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    name = "check.json" if args.overlays_per_base == 1 else "check-shared-bases.json"
+    (out / name).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ and returns the uses in input order. It never prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,11 +103,56 @@ class LoadedInputs:
     rendered_files: dict[str, str] = field(default_factory=dict)
 
 
+# load_inputs results shared while ``shared_inputs`` is active: the overlays
+# `kpatch check` checks often share a base. Each entry keeps the stamp of the
+# files it was read from (given by the caller), compared again on every use, so a
+# base that changed is read anew.
+_SHARED: dict[tuple[object, ...], tuple[object, LoadedInputs]] | None = None
+_STAMP: Callable[[tuple[str, ...]], object | None] | None = None
+
+
+@contextmanager
+def shared_inputs(stamp: Callable[[tuple[str, ...]], object | None]) -> Iterator[None]:
+    """Within the block, loading the same inputs again reuses the documents read
+    the first time, as long as ``stamp(paths)`` (the state of every file the
+    inputs read) is unchanged; a stamp of None means "do not share". The shared
+    documents are read, never written (kpatch's patching is copy-on-write)."""
+    global _SHARED, _STAMP
+    outer = (_SHARED, _STAMP)
+    _SHARED, _STAMP = {}, stamp
+    try:
+        yield
+    finally:
+        _SHARED, _STAMP = outer
+
+
 def load_inputs(
     paths: Iterable[str], limits: LoadLimits, renderer_name: str = "auto",
     stdin_text: str | None = None,
 ) -> LoadedInputs:
     """Documents of every input, in order, and the renderer used (if any)."""
+    paths = tuple(paths)
+    if _SHARED is None or _STAMP is None or "-" in paths:
+        return _load_inputs(paths, limits, renderer_name, stdin_text)
+    key = (paths, limits, renderer_name, os.getcwd())
+    stamp = _STAMP(paths)
+    if stamp is None:
+        return _load_inputs(paths, limits, renderer_name, stdin_text)
+    known = _SHARED.get(key)
+    if known is not None and known[0] == stamp:
+        loaded = known[1]
+        return LoadedInputs(list(loaded.documents), loaded.renderer, loaded.renderer_note,
+                            dict(loaded.rendered_files))
+    loaded = _load_inputs(paths, limits, renderer_name, stdin_text)
+    _SHARED[key] = (stamp, loaded)
+    return LoadedInputs(list(loaded.documents), loaded.renderer, loaded.renderer_note,
+                        dict(loaded.rendered_files))
+
+
+def _load_inputs(
+    paths: Iterable[str], limits: LoadLimits, renderer_name: str = "auto",
+    stdin_text: str | None = None,
+) -> LoadedInputs:
     documents: list[Document] = []
     used: str | None = None
     notes: list[str] = []
@@ -155,11 +202,24 @@ def _rendered_documents(raw: str, rendered: Rendered, limits: LoadLimits,
     return load_stream(rendered.as_text(), label, limits)
 
 
+# Profiles parsed in this process, by what they were parsed from (the selection,
+# and each user file's path and text: an edited file is parsed again). `kpatch
+# check` and `kpatch sync` load the same profiles for every overlay.
+_PROFILES_SEEN: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[Profile]] = {}
+
+
 def load_install_profiles(selected: Sequence[str] = (),
                           files: Sequence[str] = ()) -> list[Profile]:
     """The profiles of an install: built-ins and the user's files, checked
     against the implicit rules kpatch has."""
-    return load_profiles(selected, files, known_rules=RULE_NAMES)
+    try:
+        texts = tuple((str(f), Path(f).read_text(encoding="utf-8")) for f in files)
+    except (OSError, UnicodeDecodeError):
+        return load_profiles(selected, files, known_rules=RULE_NAMES)  # raises, naming it
+    key = (tuple(selected), texts)
+    if key not in _PROFILES_SEEN:
+        _PROFILES_SEEN[key] = load_profiles(selected, files, known_rules=RULE_NAMES)
+    return list(_PROFILES_SEEN[key])
 
 
 def parse_params(items: Iterable[str], profiles: Sequence[Profile]) -> dict[str, str]:

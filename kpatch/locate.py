@@ -88,6 +88,20 @@ class FieldIndex:
                     if profile.name == "core" and spec.pod_spec_depth is not None:
                         self.pod_spec_kinds.add(match.kind)
 
+    @classmethod
+    def for_profiles(cls, profiles: Sequence[Profile]) -> FieldIndex:
+        """The index of these profile objects, built once per process: profiles are
+        frozen, and kpatch check and sync inventory every overlay (base, the plan's
+        check) with the same ones; each kind's trie is then built once too."""
+        key = tuple(id(p) for p in profiles)
+        known = _INDEXES.get(key)
+        if known is None:
+            if len(_INDEXES) >= 64:  # a long-lived process loading profiles anew
+                _INDEXES.clear()
+            # The profiles are held with their index, so their ids stay theirs.
+            known = _INDEXES[key] = (tuple(profiles), cls(profiles))
+        return known[1]
+
     def trie_for(self, api_version: str, kind: str) -> SpecTrie:
         """The kind's field specs as one trie of path segments, so that a
         resource is walked once for all of them (K8ssandraCluster has dozens of
@@ -108,6 +122,9 @@ class FieldIndex:
             ]
             self._cache[key] = found
         return found
+
+
+_INDEXES: dict[tuple[int, ...], tuple[tuple[Profile, ...], FieldIndex]] = {}
 
 
 def resource_id(doc: Document) -> ResourceId:
@@ -223,7 +240,7 @@ class SpecTrie:
 
 class Locator:
     def __init__(self, profiles: Sequence[Profile], limits: LoadLimits | None = None) -> None:
-        self.index = FieldIndex(profiles)
+        self.index = FieldIndex.for_profiles(profiles)
         self.limits = limits or LoadLimits()
 
     def locate(self, doc: Document, resource: ResourceId | None = None) -> LocateResult:

@@ -71,6 +71,9 @@ class RelocationPlan:
     moves: list[Move]
     unrelocated: list[Unrelocated]
     warnings: list[str] = field(default_factory=list)
+    # The inventory of the base with the plan applied, from the plan's own check
+    # (kpatch check reuses it when the overlay on disk renders to the same documents).
+    verified: Inventory | None = field(default=None, repr=False, compare=False)
 
 
 # --- JSON6902 operation builders -------------------------------------------------
@@ -177,7 +180,7 @@ class Planner:
         self.inventory = inventory
         self.options = options
         self.rules = options.rules
-        self.index = FieldIndex(inventory.profiles)
+        self.index = FieldIndex.for_profiles(inventory.profiles)
         self.work: dict[ResourceId, _ResourceWork] = {}
         self._specs_at: dict[tuple[str, str, Tokens], FieldSpec | None] = {}
         for doc, rid in inventory.resources:
@@ -533,6 +536,7 @@ class Planner:
         registry), with its tag and digest unchanged."""
         patched = apply_plan(self.inventory, plan)
         after = build_inventory(patched, self.inventory.profiles, self.inventory.params, None)
+        plan.verified = after
         before = {(u.resource, u.path): u for u in self.inventory.uses}
         listed = {(u.resource, u.path) for u in plan.unrelocated}
         for use in after.uses:

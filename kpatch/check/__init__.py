@@ -53,6 +53,12 @@ class OverlayContext:
     rendered: Inventory | None
     profiles: list[Profile] = field(default_factory=list)
     _patch_targets: list[tuple[dict[str, Any], str]] | None = field(default=None, repr=False)
+    # Rendered documents by resource id (first of each id), built on first use: the
+    # rules look documents up once per image use.
+    _documents: dict[ResourceId, Document] | None = field(default=None, repr=False)
+    _by_name: dict[tuple[str, str | None, str | None], Document] = field(
+        default_factory=dict, repr=False)
+    _for_rendered: Inventory | None = field(default=None, repr=False)
 
     @property
     def base(self) -> Inventory | None:
@@ -72,10 +78,27 @@ class OverlayContext:
     def document_of(self, resource: ResourceId) -> Document | None:
         if self.rendered is None:
             return None
+        self._index()
+        assert self._documents is not None
+        return self._documents.get(resource)
+
+    def named(self, kind: str, namespace: str | None, name: str | None) -> Document | None:
+        """The first rendered document of that kind, namespace and name (any apiVersion)."""
+        if self.rendered is None:
+            return None
+        self._index()
+        return self._by_name.get((kind, namespace, name))
+
+    def _index(self) -> None:
+        if self._documents is not None and self._for_rendered is self.rendered:
+            return
+        assert self.rendered is not None
+        by_id: dict[ResourceId, Document] = {}
+        by_name: dict[tuple[str, str | None, str | None], Document] = {}
         for doc, rid in self.rendered.resources:
-            if rid == resource:
-                return doc
-        return None
+            by_id.setdefault(rid, doc)
+            by_name.setdefault((rid.kind, rid.namespace, rid.name), doc)
+        self._documents, self._by_name, self._for_rendered = by_id, by_name, self.rendered
 
     def finding(self, rule: str, message: str, *, use: ImageUse | None = None,
                 resource: ResourceId | None = None, pointer: str | None = None,

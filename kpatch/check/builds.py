@@ -8,11 +8,15 @@ kustomize or kubectl (kpatch.render.render_tree).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpatch.check import Finding, OverlayContext
 from kpatch.errors import KpatchError
+
+if TYPE_CHECKING:
+    from kpatch.inventory import Inventory
 
 RULE = "builds"
 
@@ -35,7 +39,11 @@ def render(ctx: OverlayContext) -> tuple[object | None, list[Finding]]:
     try:
         resources = _on_rendered_base(ctx, output, options)
         if resources is not None:
-            documents, renderer = _documents(resources, label), "builtin (on the rendered base)"
+            renderer = "builtin (on the rendered base)"
+            verified = _verified_inventory(ctx, resources, options)
+            if verified is not None:
+                return replace(verified, renderer=renderer), []
+            documents = _documents(resources, label)
         else:
             rendered = render_tree(output, options.renderer, options.limits)
             renderer = rendered.renderer
@@ -55,6 +63,27 @@ def render(ctx: OverlayContext) -> tuple[object | None, list[Finding]]:
         return None, [ctx.finding(RULE, message, file=where.file or str(output),
                                   line=where.line, pointer=where.pointer)]
     return inventory, []
+
+
+def _verified_inventory(ctx: OverlayContext, resources: list[dict[str, Any]],
+                        options: Any) -> Inventory | None:
+    """The generator's own inventory of the base with its plan applied, when the
+    overlay rendered to those very documents (the same objects, in the same order:
+    kpatch.kustomize.json6902.remembered hands back the plan's result when a patch
+    on disk applies the same operations to the same base document), with the same
+    profiles, parameters and limits. Then inventorying the render again would
+    rebuild the same uses."""
+    from kpatch.yamlio import LoadLimits
+
+    verified = ctx.generated.plan.verified if ctx.generated is not None else None
+    if verified is None or options.limits != LoadLimits() \
+            or verified.params != dict(ctx.overlay.params) \
+            or verified.profiles != ctx.profiles or len(verified.resources) != len(resources):
+        return None
+    if all(doc.data is data for (doc, _), data in zip(verified.resources, resources,
+                                                       strict=True)):
+        return verified
+    return None
 
 
 def _on_rendered_base(ctx: OverlayContext, output: Path, options: Any

@@ -157,6 +157,30 @@ def fingerprint(overlay: OverlayConfig, only: tuple[str, ...]) -> str | None:
     return digest.hexdigest()
 
 
+def input_stamp(paths: tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
+    """The state of every file the inputs ``paths`` read (each file below a folder
+    and below what its kustomizations name outside it; a file given itself): path,
+    size and modification time. None (not shareable) when a kustomization names a
+    remote resource. kpatch.inventory.shared_inputs reuses what it read only while
+    this stays the same."""
+    files: set[Path] = set()
+    folders: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            files.add(path.resolve())
+        elif not _collect(path, files, folders):
+            return None
+    stamp = []
+    for path in sorted(files):
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        stamp.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(stamp)
+
+
 def load_clean() -> set[str]:
     try:
         text = (cache_dir() / RECORD).read_text(encoding="ascii")

@@ -31,19 +31,38 @@ def _first_change(old: list[str], new: list[str]) -> int:
     return 1
 
 
+def _yaml_files(output: Path) -> dict[str, str]:
+    """The overlay's readable ``*.yaml`` files (relative names, hidden ones skipped),
+    each read once: compared with what sync would write, and searched for files an
+    earlier sync wrote that it would now remove."""
+    found: dict[str, str] = {}
+    if not output.is_dir():
+        return found
+    for path in sorted(output.rglob("*.yaml")):
+        name = path.relative_to(output).as_posix()
+        if any(part.startswith(".") for part in name.split("/")) or not path.is_file():
+            continue
+        try:
+            found[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # read again below where it is wanted, to report why
+    return found
+
+
 def check(ctx: OverlayContext) -> list[Finding]:
-    from kpatch.overlay import KUSTOMIZATION, _previous_files, generated_state
+    from kpatch.overlay import _HEADER_RE, KUSTOMIZATION, generated_state
 
     if ctx.generated is None:
         return []
     output = Path(ctx.output)
     findings: list[Finding] = []
     wanted = ctx.generated.overlay.files
+    on_disk = _yaml_files(output)
     for name, text in wanted.items():
         path = output / name
         shown = str(path)
         try:
-            current = path.read_text(encoding="utf-8")
+            current = on_disk[name] if name in on_disk else path.read_text(encoding="utf-8")
         except FileNotFoundError:
             findings.append(ctx.finding(
                 RULE, f"missing: `kpatch sync {ctx.overlay.name}` would write it",
@@ -67,8 +86,9 @@ def check(ctx: OverlayContext) -> list[Finding]:
                    f"{ctx.overlay.name}` (diff below)")
         findings.append(ctx.finding(RULE, why, file=shown, line=_first_change(old, new),
                                     detail=diff))
-    for name, text in _previous_files(output).items():
-        if name in wanted or name == KUSTOMIZATION:
+    for name, text in on_disk.items():
+        # What kpatch.overlay._previous_files lists: files kpatch generated earlier.
+        if name in wanted or name == KUSTOMIZATION or not _HEADER_RE.match(text):
             continue
         state = generated_state(text)
         suffix = " (edited by hand since)" if state == "edited" else ""

@@ -49,11 +49,8 @@ def _resource_wide(ctx: OverlayContext, data: Any, api_version: str, kind: str) 
 
 
 def _service_account(ctx: OverlayContext, namespace: str | None, name: str) -> set[str]:
-    assert ctx.rendered is not None
-    for doc, rid in ctx.rendered.resources:
-        if rid.kind == "ServiceAccount" and rid.namespace == namespace and rid.name == name:
-            return _names(doc.data.get("imagePullSecrets"))
-    return set()
+    doc = ctx.named("ServiceAccount", namespace, name)
+    return _names(doc.data.get("imagePullSecrets")) if doc is not None else set()
 
 
 def secrets_for(ctx: OverlayContext, use: ImageUse) -> set[str] | None:

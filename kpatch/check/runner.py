@@ -30,6 +30,7 @@ def rules() -> list[tuple[str, Rule]]:
         builds,
         cass_operator_release,
         in_sync,
+        k8ssandra_operator_release,
         pull_secrets,
         redis_release,
         registries,
@@ -44,11 +45,12 @@ def rules() -> list[tuple[str, Rule]]:
         (pull_secrets.RULE, pull_secrets.check),
         (redis_release.RULE, redis_release.check),
         (cass_operator_release.RULE, cass_operator_release.check),
+        (k8ssandra_operator_release.RULE, k8ssandra_operator_release.check),
     ]
 
 
 RULE_NAMES = ("in-sync", "builds", "registries", "tags", "pull-secrets", "redis-release",
-              "cass-operator-release")
+              "cass-operator-release", "k8ssandra-operator-release")
 
 
 @dataclass
@@ -65,6 +67,16 @@ class OverlayReport:
 
 
 def check_overlay(overlay: OverlayConfig, only: tuple[str, ...] = ()) -> OverlayReport:
+    from kpatch.kustomize.json6902 import remembered
+
+    # The generator verifies its plan by applying it to the base; rendering the
+    # overlay on disk applies the same operations to the same documents when the
+    # overlay is in sync: done once (the render still reads and matches every patch).
+    with remembered():
+        return _check_overlay(overlay, only)
+
+
+def _check_overlay(overlay: OverlayConfig, only: tuple[str, ...]) -> OverlayReport:
     from kpatch.check import builds
     from kpatch.sync import sync_overlay
 
@@ -103,6 +115,41 @@ def _check_one(args: tuple[OverlayConfig, tuple[str, ...]]) -> OverlayReport:
         return OverlayReport(overlay.name, overlay.output_path, error=str(exc))
 
 
+def _check_group(group: list[tuple[OverlayConfig, tuple[str, ...]]]) -> list[OverlayReport]:
+    """Overlays of one base, one after the other: the base is read once
+    (kpatch.inventory.shared_inputs, checked against the state of its files)."""
+    from kpatch.check.cache import input_stamp
+    from kpatch.inventory import shared_inputs
+
+    if len(group) == 1:
+        return [_check_one(group[0])]  # nothing to share: no stamps to take
+    with shared_inputs(input_stamp):
+        return [_check_one(item) for item in group]
+
+
+def _groups(work: list[tuple[OverlayConfig, tuple[str, ...]]]) -> list[list[int]]:
+    """Positions in ``work`` grouped by base, biggest (bytes of base files times
+    overlays) first: one group per worker task, so the last to finish are small."""
+    by_base: dict[str, list[int]] = {}
+    for index, (overlay, _) in enumerate(work):
+        by_base.setdefault(os.path.realpath(overlay.base_path), []).append(index)
+    groups = list(by_base.values())
+    groups.sort(key=lambda g: -_base_size(work[g[0]][0]) * len(g))
+    return groups
+
+
+def _base_size(overlay: OverlayConfig) -> int:
+    """Bytes of the files of an overlay's base: what its check costs, roughly."""
+    total = 0
+    for folder, _, files in os.walk(overlay.base_path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                else (os.cpu_count() or 1))
@@ -128,17 +175,24 @@ def check_overlays(overlays: list[OverlayConfig], jobs: int | None = None,
         for o, key in zip(overlays, keys, strict=True)]
     todo = [i for i, r in enumerate(reports) if r is None]
     work = [(overlays[i], only) for i in todo]
-    if jobs == 1 or len(work) <= 1:
-        done = [_check_one(item) for item in work]
+    groups = _groups(work)
+    finished: list[OverlayReport | None] = [None] * len(work)
+    if jobs == 1 or len(groups) <= 1:
+        results = [_check_group([work[i] for i in group]) for group in groups]
     else:
         import multiprocessing
 
         # fork: workers start with the modules already imported (spawn would pay
-        # the import time again in each).
+        # the import time again in each). One group of overlays at a time, biggest
+        # first: no core sits idle while the other works through a chunk.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=context) as pool:
-            chunk = max(1, len(work) // (jobs * 4))
-            done = list(pool.map(_check_one, work, chunksize=chunk))
+        with ProcessPoolExecutor(max_workers=min(jobs, len(groups)),
+                                 mp_context=context) as pool:
+            results = list(pool.map(_check_group, [[work[i] for i in g] for g in groups]))
+    for group, reports_of_group in zip(groups, results, strict=True):
+        for index, report in zip(group, reports_of_group, strict=True):
+            finished[index] = report
+    done = [r for r in finished if r is not None]
     for index, report in zip(todo, done, strict=True):
         reports[index] = report
     if use_cache:

@@ -10,6 +10,9 @@ against jsonpatch, operation by operation, on generated documents.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -184,8 +187,43 @@ def _copied(value: Any) -> Any:
     return value
 
 
+# Results of apply_operations while ``remembered()`` is active: (the document, the
+# result) by (id of the document, the operations as canonical JSON). The result of
+# one document and one list of operations never changes (copy-on-write: neither is
+# written to), so `kpatch check` applies a plan once for the relocation's own
+# verification and reuses it when it renders the identical overlay on disk.
+_REMEMBERED: dict[tuple[int, str], tuple[Any, Any]] | None = None
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Within the block, applying the same operations to the same document object
+    returns the result of the first time (the block holds both alive)."""
+    global _REMEMBERED
+    outer, _REMEMBERED = _REMEMBERED, {}
+    try:
+        yield
+    finally:
+        _REMEMBERED = outer
+
+
 def apply_operations(document: Any, operations: list[Any]) -> Any:
     """``document`` with the operations applied; ``document`` itself is not changed."""
+    if _REMEMBERED is None:
+        return _apply_operations(document, operations)
+    try:
+        key = (id(document), json.dumps(operations, sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError):
+        return _apply_operations(document, operations)  # not plain JSON: not remembered
+    seen = _REMEMBERED.get(key)
+    if seen is not None and seen[0] is document:
+        return seen[1]
+    result = _apply_operations(document, operations)
+    _REMEMBERED[key] = (document, result)
+    return result
+
+
+def _apply_operations(document: Any, operations: list[Any]) -> Any:
     writer = _Writer(document)
     for operation in operations:
         if not isinstance(operation, dict) or "op" not in operation:
