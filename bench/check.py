@@ -105,7 +105,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kpatch-bench-check-") as folder:
         root = Path(folder)
         overlays = make_repo(root, args.overlays, args.resources, args.overlays_per_base)
-        env = {**os.environ, "KPATCH_CACHE_DIR": str(root / "cache")}
+        # Bytecode as an installed kpatch has it (pip compiles modules; this
+        # environment may set PYTHONDONTWRITEBYTECODE, and an editable install would
+        # then compile every module in every worker): the policy of bench/startup.py.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(HERE / "out" / "pycache")
+        env["KPATCH_CACHE_DIR"] = str(root / "cache")
         run([KPATCH, "check"], root, env=env)  # records every overlay as clean
         kubectl_runs, cold_runs, warm_runs = [], [], []
         for repeat in range(args.repeats):
