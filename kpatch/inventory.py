@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kpatch.errors import KpatchError
 from kpatch.implicit import Rule, RuleContext
@@ -19,9 +20,10 @@ from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.operators import RULE_NAMES, rule_function
 from kpatch.profile import ImplicitRule, Profile, load_profiles
-from kpatch.render import Rendered, is_kustomization_dir, render_tree, rendered_message
-from kpatch.sourcemap import map_to_sources
 from kpatch.yamlio import Document, LoadLimits, load_stream, read_stdin_text
+
+if TYPE_CHECKING:
+    from kpatch.render import Rendered
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -118,7 +120,9 @@ def load_inputs(
         path = Path(raw)
         if not path.exists():
             raise KpatchError("no such file or directory", file=raw)
-        if is_kustomization_dir(path):
+        if _is_kustomization_dir(path):
+            from kpatch.render import render_tree, rendered_message
+
             rendered = render_tree(path, renderer_name, limits, track_sources=True)
             used = rendered.renderer
             notes.append(rendered_message(raw, used, rendered.fallback_reason))
@@ -141,6 +145,8 @@ def _rendered_documents(raw: str, rendered: Rendered, limits: LoadLimits,
     """A rendered tree's documents: mapped to their source files when kpatch
     rendered it itself, else the rendered stream ("DIR (rendered)", its lines
     those of `kubectl kustomize DIR`)."""
+    from kpatch.sourcemap import map_to_sources
+
     label = f"{raw} (rendered)"
     if rendered.resources is not None and rendered.sources is not None:
         try:
@@ -249,6 +255,16 @@ def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
             use.file = loaded.rendered_files[use.file]
     inventory.uses[:0] = chart_uses
     return inventory
+
+
+def _is_kustomization_dir(path: Path) -> bool:
+    # The renderer is imported only for a directory: a pre-commit hook's run on
+    # plain files never loads it.
+    if not path.is_dir():
+        return False
+    from kpatch.render import is_kustomization_dir
+
+    return is_kustomization_dir(path)
 
 
 def _beside_chart(path: str) -> bool:
