@@ -445,13 +445,13 @@ def _read_profile_file(text: str, source: str) -> Any:
 OPERATOR_FOLDERS = ("cass_operator", "k8ssandra_operator", "redis_enterprise")
 
 
-def _builtin_files() -> list[tuple[str, Any]]:
+def _builtin_files() -> list[tuple[str, Path]]:
     """(shown path, resource) of each built-in profile: the generic ones in
     kpatch/profiles/, then one per operator folder."""
     package = PACKAGE
     generic = sorted((p for p in (package / "profiles").iterdir() if p.name.endswith(".yaml")),
                      key=lambda p: p.name)
-    out: list[tuple[str, Any]] = [(f"kpatch/profiles/{p.name}", p) for p in generic]
+    out: list[tuple[str, Path]] = [(f"kpatch/profiles/{p.name}", p) for p in generic]
     for folder in OPERATOR_FOLDERS:
         out.append((f"kpatch/operators/{folder}/profile.yaml",
                     package / "operators" / folder / "profile.yaml"))
@@ -459,11 +459,11 @@ def _builtin_files() -> list[tuple[str, Any]]:
 
 
 def _builtin_raw() -> list[tuple[str, Any]]:
-    out = []
-    for shown, resource in _builtin_files():
-        text = resource.read_text(encoding="utf-8")
-        out.append((shown, _read_profile_file(text, shown)))
-    return out
+    """Each built-in profile's parsed YAML, from the cache of earlier runs when its
+    text is unchanged (kpatch.datacache); validated by the caller every time."""
+    from kpatch.datacache import parse_files
+
+    return parse_files(_builtin_files(), _read_profile_file)
 
 
 def builtin_profile_names() -> list[str]:
