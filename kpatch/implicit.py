@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kpatch.errors import KpatchError
 from kpatch.model import MISSING, ImageUse, ResourceId, child, pointer
@@ -30,8 +30,7 @@ OPERATOR_WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "Pod", "ClusterServiceVersion"})
 
 
-@dataclass(frozen=True)
-class OperatorRelease:
+class OperatorRelease(NamedTuple):
     """The release of an operator in use, and how kpatch knows it."""
 
     version: str

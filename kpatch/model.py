@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kpatch.profile import FieldSpec
 from kpatch.reference import ImageReference
@@ -50,8 +50,7 @@ def lookup(data: Any, tokens: tuple[str | int, ...] | list[str | int]) -> Any:
     return data
 
 
-@dataclass(frozen=True)
-class ResourceId:
+class ResourceId(NamedTuple):
     api_version: str
     kind: str
     namespace: str | None

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from kpatch.errors import KpatchError
 from kpatch.yamlio import load_stream
@@ -36,10 +36,13 @@ PROFILE_FORMAT = "kpatch.dev/v1"
 # Package data, installed as plain files (importlib.resources would cost a
 # sixth of a one-file `kpatch images` in imports alone).
 PACKAGE = Path(__file__).resolve().parent
+# The value types below are NamedTuples: immutable like the frozen dataclasses
+# they were, and about a sixth of their cost to define (7 classes defined on
+# every run were a sixth of a one-file `kpatch images`; bench/startup.py).
+NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One step of a field path: a key, then optionally every item of a list."""
 
     key: str  # "*" = every key of a mapping
@@ -63,8 +66,7 @@ def parse_path(text: str) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-@dataclass(frozen=True)
-class KindMatch:
+class KindMatch(NamedTuple):
     kind: str
     group: str | None = None  # None: any group; "" is the core group
     version: str | None = None  # None: any version
@@ -78,8 +80,7 @@ class KindMatch:
         return self.version is None or version == self.version
 
 
-@dataclass(frozen=True)
-class BlockLayout:
+class BlockLayout(NamedTuple):
     """How a structured image block splits a reference into keys."""
 
     name: str
@@ -87,11 +88,10 @@ class BlockLayout:
     pull_policy: str | None = None
     pull_secret: tuple[str, ...] | None = None  # key path to the secret name
     # Defaults the API server fills in when the block is present (CRD defaults).
-    defaults: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = NO_ENTRIES
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     profile: str
     kinds: tuple[KindMatch, ...]
     path: tuple[Segment, ...]
@@ -102,10 +102,10 @@ class FieldSpec:
     pull_policy_key: str | None = None  # sibling key of a string reference
     component: str | None = None
     # The operator's own default image for a partial block (filled in last).
-    defaults: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = NO_ENTRIES
     # Defaults taken from elsewhere in the same document: part -> pointers, first wins.
-    inherit: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
-    overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    inherit: Mapping[str, tuple[tuple[str, ...], ...]] = NO_ENTRIES
+    overrides: Mapping[str, tuple[str, ...]] = NO_ENTRIES
     note: str | None = None
     pulled: bool = True
     # For fields inside a pod spec: how many path tokens lead to the pod spec, and
@@ -118,8 +118,7 @@ class FieldSpec:
         return "/".join(str(s) for s in self.path)
 
 
-@dataclass(frozen=True)
-class PullSettings:
+class PullSettings(NamedTuple):
     """Where a kind keeps resource-wide pull secrets and pull policy.
 
     ``secrets_style``: ``objects`` ([{name: x}]), ``object`` ({name: x}, one
@@ -133,16 +132,14 @@ class PullSettings:
     policy_path: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class ImplicitRule:
+class ImplicitRule(NamedTuple):
     rule: str
     profile: str
     kinds: tuple[KindMatch, ...]
     options: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     name: str
     description: str
     source: str
