@@ -55,7 +55,7 @@ def loaded(names: list[str], module: str) -> bool:
 def test_help_loads_no_library_module(tmp_path: Path) -> None:
     names = imported(["--help"], tmp_path / "cache")
     own = sorted(n for n in names if n.startswith("kpatch"))
-    assert own == ["kpatch", "kpatch.cli", "kpatch.errors"]
+    assert own == ["kpatch", "kpatch.cli", "kpatch.console", "kpatch.errors"]
     assert not loaded(names, "yaml")
 
 
@@ -84,3 +84,29 @@ def test_the_loaders_of_other_inputs_are_still_there(tmp_path: Path) -> None:
     names = imported(["images", "--renderer", "builtin", "--format", "json", str(base)],
                      tmp_path / "cache")
     assert loaded(names, "kpatch.render") and loaded(names, "json")
+
+
+def test_the_console_script_runs_the_cli_with_gc_off_and_frozen_at_exit(tmp_path: Path) -> None:
+    """kpatch.console.run: the collector off before click is imported, and what is
+    alive at exit frozen, so that shutdown does not walk it (docs/benchmarks.md)."""
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "kpatch"]
+    assert script.value == "kpatch.console:run"
+    probe = (
+        "import atexit, gc, sys\n"
+        "sys.argv = ['kpatch', '--version']\n"
+        "seen = []\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click': seen.append(gc.isenabled())\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "atexit.register(lambda: print('at exit', seen, gc.isenabled(),"
+        " gc.get_freeze_count() > 1000))\n"
+        "from kpatch.console import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["kpatch, version 0.1.0", "at exit [False] False True"]
