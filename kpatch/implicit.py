@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kpatch.errors import KpatchError
 from kpatch.model import MISSING, ImageUse, ResourceId, child, pointer
+from kpatch.records import Record
 from kpatch.reference import parse_reference
 
 if TYPE_CHECKING:
@@ -39,8 +40,8 @@ class OperatorRelease(NamedTuple):
     flavour: str | None = None  # e.g. which repository the operator image came from
 
 
-@dataclass
-class RuleContext:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class RuleContext(Record):
     resources: list[tuple[Document, ResourceId]]
     uses: list[ImageUse]
     embedded: list[EmbeddedDocument]

@@ -20,6 +20,7 @@ from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.operators import RULE_NAMES, rule_function
 from kpatch.profile import ImplicitRule, Profile, load_profiles
+from kpatch.records import Record
 from kpatch.yamlio import Document, LoadLimits, load_stream, read_stdin_text
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-@dataclass
-class InventoryOptions:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class InventoryOptions(Record):
     profiles: Sequence[str] = ()
     profile_files: Sequence[str] = ()
     params: dict[str, str] = field(default_factory=dict)
@@ -37,8 +38,8 @@ class InventoryOptions:
     limits: LoadLimits = field(default_factory=LoadLimits)
 
 
-@dataclass
-class Inventory:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class Inventory(Record):
     uses: list[ImageUse]
     resources: list[tuple[Document, ResourceId]]
     embedded: list[EmbeddedDocument]
@@ -93,8 +94,8 @@ def manifest_files(folder: Path) -> list[Path]:
     return found
 
 
-@dataclass
-class LoadedInputs:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class LoadedInputs(Record):
     documents: list[Document]
     renderer: str | None = None
     renderer_note: str | None = None

@@ -15,6 +15,7 @@ from typing import Any
 from kpatch.errors import KpatchError
 from kpatch.model import ImageUse, ResourceId, lookup, pointer
 from kpatch.profile import BLOCK_PARTS, FieldSpec, KindMatch, Profile, Segment
+from kpatch.records import Record
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
@@ -46,8 +47,8 @@ POD_SPEC_LISTS = (("containers", "container"), ("initContainers", "init-containe
 GENERIC_PROFILE = "generic"
 
 
-@dataclass
-class EmbeddedDocument:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class EmbeddedDocument(Record):
     """A YAML document found inside a string field (an ImageConfig in a ConfigMap)."""
 
     document: Document
@@ -64,8 +65,8 @@ class EmbeddedDocument:
         return str(self.document.data.get("kind", ""))
 
 
-@dataclass
-class LocateResult:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class LocateResult(Record):
     uses: list[ImageUse] = field(default_factory=list)
     embedded: list[EmbeddedDocument] = field(default_factory=list)
 
@@ -148,8 +149,8 @@ def _type_name(value: Any) -> str:
 Found = tuple[Any, "str | int", Any, "tuple[str | int, ...]"]
 
 
-@dataclass
-class SpecTrie:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class SpecTrie(Record):
     """Field-spec paths merged on their common prefixes; ``ends`` holds (order,
     spec) of each spec whose path ends at this node."""
 

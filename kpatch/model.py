@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kpatch.profile import FieldSpec
@@ -73,9 +72,15 @@ class ResourceId(NamedTuple):
         return f"{self.kind} {name}"
 
 
-@dataclass
 class ImageUse:
-    """One place an install pulls an image from: written in a field, or implicit."""
+    """One place an install pulls an image from: written in a field, or implicit.
+
+    A plain class, not a dataclass: defining a dataclass compiles its generated
+    methods on every run (about 1 ms for this one, on every command's path;
+    bench/startup.py). Same constructor (keywords or positions, in this order),
+    mutable attributes, value equality and repr as the dataclass it was; ``spec``,
+    ``block``, ``effective_keys`` and ``tokens`` take no part in either.
+    """
 
     image: str | None  # as written, or as derived; None when it cannot be known
     reference: ImageReference | None
@@ -85,23 +90,68 @@ class ImageUse:
     line: int | None
     shape: str  # string | block | env | embedded | implicit
     profile: str
-    implicit: bool = False
-    reason: str | None = None
-    component: str | None = None
-    note: str | None = None
-    pulled: bool = True
-    spec: FieldSpec | None = field(default=None, repr=False, compare=False)
+    implicit: bool
+    reason: str | None
+    component: str | None
+    note: str | None
+    pulled: bool
+    spec: FieldSpec | None
     # For blocks: the mapping as written (relocation edits its parts).
-    block: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    pull_policy: str | None = None
-    embedded_shape: str | None = None
+    block: dict[str, Any] | None
+    pull_policy: str | None
+    embedded_shape: str | None
     # Which datacenter/component pulls it, and which precedence level won.
-    effective_for: list[dict[str, Any]] = field(default_factory=list)
+    effective_for: list[dict[str, Any]]
     # The entries of effective_for as hashable keys: one ImageConfig image can be
     # effective for every datacenter of an install (thousands of entries).
-    effective_keys: set[tuple[tuple[str, Any], ...]] = field(
-        default_factory=set, repr=False, compare=False)
-    tokens: tuple[str | int, ...] = field(default=(), repr=False, compare=False)
+    effective_keys: set[tuple[tuple[str, Any], ...]]
+    tokens: tuple[str | int, ...]
+
+    # Shown by repr and compared by ==, in order.
+    _COMPARED = ("image", "reference", "resource", "path", "file", "line", "shape", "profile",
+                 "implicit", "reason", "component", "note", "pulled", "pull_policy",
+                 "embedded_shape", "effective_for")
+
+    def __init__(self, image: str | None, reference: ImageReference | None,
+                 resource: ResourceId, path: str, file: str | None, line: int | None,
+                 shape: str, profile: str, implicit: bool = False, reason: str | None = None,
+                 component: str | None = None, note: str | None = None, pulled: bool = True,
+                 spec: FieldSpec | None = None, block: dict[str, Any] | None = None,
+                 pull_policy: str | None = None, embedded_shape: str | None = None,
+                 effective_for: list[dict[str, Any]] | None = None,
+                 effective_keys: set[tuple[tuple[str, Any], ...]] | None = None,
+                 tokens: tuple[str | int, ...] = ()) -> None:
+        self.image = image
+        self.reference = reference
+        self.resource = resource
+        self.path = path
+        self.file = file
+        self.line = line
+        self.shape = shape
+        self.profile = profile
+        self.implicit = implicit
+        self.reason = reason
+        self.component = component
+        self.note = note
+        self.pulled = pulled
+        self.spec = spec
+        self.block = block
+        self.pull_policy = pull_policy
+        self.embedded_shape = embedded_shape
+        self.effective_for = [] if effective_for is None else effective_for
+        self.effective_keys = set() if effective_keys is None else effective_keys
+        self.tokens = tokens
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._COMPARED)
+        return f"ImageUse({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._COMPARED)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def to_json(self) -> dict[str, Any]:
         ref = self.reference

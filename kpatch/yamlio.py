@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from kpatch.errors import KpatchError
+from kpatch.records import Record
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -107,8 +108,8 @@ class SourceText:
         return self._lines
 
 
-@dataclass
-class Document:
+@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
+class Document(Record):
     """One YAML document of a stream, with what is needed to point back into it."""
 
     data: Any
