@@ -9,6 +9,7 @@ the same two methods, computed from ``dataclasses.fields``: the same repr
 (fields with ``repr=True``, in order), the same equality (same class, fields
 with ``compare=True`` equal) and, like any dataclass with ``eq=True``, no hash.
 The class stays a dataclass: ``fields``, ``replace`` and ``asdict`` work as before.
+``FrozenRecord`` adds the hash of a frozen dataclass.
 """
 
 from __future__ import annotations
@@ -31,3 +32,14 @@ class Record:
                    for f in fields(self) if f.compare)  # type: ignore[arg-type]
 
     __hash__ = None  # type: ignore[assignment]  # mutable records, compared by value
+
+
+class FrozenRecord(Record):
+    """For ``@dataclass(frozen=True, repr=False, eq=False)``: also the hash a frozen
+    dataclass has (of the compared fields, or those with ``hash=True``)."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
+                          if (f.compare if f.hash is None else f.hash)))

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from kpatch.errors import KpatchError
-from kpatch.records import Record
+from kpatch.records import FrozenRecord, Record
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -50,8 +50,8 @@ _LIMIT_OPTIONS = {"max_input_bytes": "--max-input-bytes / KPATCH_MAX_INPUT_BYTES
                   "max_depth": "KPATCH_MAX_DEPTH"}
 
 
-@dataclass(frozen=True)
-class LoadLimits:
+@dataclass(frozen=True, repr=False, eq=False)  # kpatch.records: cheaper to define
+class LoadLimits(FrozenRecord):
     """Bounds on what kpatch reads; each can be raised by option or environment."""
 
     max_input_bytes: int = 64 * 1024 * 1024

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
 from typing import Any
 
 import pytest
 
 from kpatch.model import ImageUse, ResourceId
-from kpatch.records import Record
+from kpatch.records import FrozenRecord, Record
 from kpatch.reference import parse_reference
+from kpatch.yamlio import LoadLimits
 
 
 @dataclass
@@ -70,3 +71,30 @@ def test_image_use_defaults_are_not_shared() -> None:
     first.effective_for.append({"dc": "dc1"})
     first.effective_keys.add((("dc", "dc1"),))
     assert second.effective_for == [] and second.effective_keys == set()
+
+
+@dataclass(frozen=True)
+class FrozenGenerated:
+    size: int = 1
+    label: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class FrozenShared(FrozenRecord):
+    size: int = 1
+    label: str = field(default="", compare=False)
+
+
+def test_frozen_record_hash_and_immutability_are_the_dataclass_ones() -> None:
+    for args in [(), (2,), (2, "x")]:
+        generated, shared = FrozenGenerated(*args), FrozenShared(*args)
+        assert hash(shared) == hash(generated) and repr(shared) == repr(generated).replace(
+            "FrozenGenerated(", "FrozenShared(", 1)
+    assert FrozenShared(2, "x") == FrozenShared(2, "y") and {FrozenShared(2, "x"): 1}[
+        FrozenShared(2, "y")] == 1
+    with pytest.raises(FrozenInstanceError):
+        FrozenShared().size = 3  # type: ignore[misc]
+    limits = LoadLimits(max_depth=7)
+    assert limits == LoadLimits(max_depth=7) != LoadLimits()
+    assert hash(limits) == hash(LoadLimits(max_depth=7))
+    assert repr(limits).startswith("LoadLimits(max_input_bytes=67108864, ")
