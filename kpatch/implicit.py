@@ -42,6 +42,8 @@ class OperatorRelease(NamedTuple):
 
 @dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class RuleContext(Record):
+    """What implicit-image rules see of the install, and what they add to it."""
+
     resources: list[tuple[Document, ResourceId]]
     uses: list[ImageUse]
     embedded: list[EmbeddedDocument]

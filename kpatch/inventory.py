@@ -31,6 +31,8 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 @dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class InventoryOptions(Record):
+    """What to inventory with: profiles, profile files, --param values, renderer, limits."""
+
     profiles: Sequence[str] = ()
     profile_files: Sequence[str] = ()
     params: dict[str, str] = field(default_factory=dict)
@@ -40,6 +42,8 @@ class InventoryOptions(Record):
 
 @dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class Inventory(Record):
+    """Every image an install pulls, with the resources and profiles it was found with."""
+
     uses: list[ImageUse]
     resources: list[tuple[Document, ResourceId]]
     embedded: list[EmbeddedDocument]
@@ -96,6 +100,8 @@ def manifest_files(folder: Path) -> list[Path]:
 
 @dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class LoadedInputs(Record):
+    """The documents of every input, and the renderer that produced them (if any)."""
+
     documents: list[Document]
     renderer: str | None = None
     renderer_note: str | None = None

@@ -67,6 +67,8 @@ class EmbeddedDocument(Record):
 
 @dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class LocateResult(Record):
+    """What locating one resource found: image uses and embedded documents."""
+
     uses: list[ImageUse] = field(default_factory=list)
     embedded: list[EmbeddedDocument] = field(default_factory=list)
 
