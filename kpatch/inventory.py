@@ -9,7 +9,6 @@ and returns the uses in input order. It never prints.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,35 +28,60 @@ if TYPE_CHECKING:
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class InventoryOptions(Record):
-    """What to inventory with: profiles, profile files, --param values, renderer, limits."""
+    """What to inventory with: profiles, profile files, --param values, renderer, limits.
+    (A record, not a dataclass: kpatch.records.)"""
 
-    profiles: Sequence[str] = ()
-    profile_files: Sequence[str] = ()
-    params: dict[str, str] = field(default_factory=dict)
-    renderer: str = "auto"
-    limits: LoadLimits = field(default_factory=LoadLimits)
+    profiles: Sequence[str]
+    profile_files: Sequence[str]
+    params: dict[str, str]
+    renderer: str
+    limits: LoadLimits
+
+    def __init__(self, profiles: Sequence[str] = (), profile_files: Sequence[str] = (),
+                 params: dict[str, str] | None = None, renderer: str = "auto",
+                 limits: LoadLimits | None = None) -> None:
+        self.profiles = profiles
+        self.profile_files = profile_files
+        self.params = {} if params is None else params
+        self.renderer = renderer
+        self.limits = LoadLimits() if limits is None else limits
 
 
-@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class Inventory(Record):
-    """Every image an install pulls, with the resources and profiles it was found with."""
+    """Every image an install pulls, with the resources and profiles it was found with.
+    (A record, not a dataclass: kpatch.records.)"""
 
     uses: list[ImageUse]
     resources: list[tuple[Document, ResourceId]]
     embedded: list[EmbeddedDocument]
     profiles: list[Profile]
-    renderer: str | None = None
-    renderer_note: str | None = None  # "rendered PATH with ...", one line per tree
+    renderer: str | None
+    renderer_note: str | None  # "rendered PATH with ...", one line per tree
     # The --param values the implicit rules ran with (a re-inventory needs them).
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str]
     # Per profile, what the rules learned of the release in use that relocation
     # needs (RuleContext.hints).
-    hints: dict[str, dict[str, object]] = field(default_factory=dict)
+    hints: dict[str, dict[str, object]]
     # What the user should know (an assumed release, a parameter that contradicts
     # the input), in order, each once.
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
+
+    def __init__(self, uses: list[ImageUse], resources: list[tuple[Document, ResourceId]],
+                 embedded: list[EmbeddedDocument], profiles: list[Profile],
+                 renderer: str | None = None, renderer_note: str | None = None,
+                 params: dict[str, str] | None = None,
+                 hints: dict[str, dict[str, object]] | None = None,
+                 warnings: list[str] | None = None) -> None:
+        self.uses = uses
+        self.resources = resources
+        self.embedded = embedded
+        self.profiles = profiles
+        self.renderer = renderer
+        self.renderer_note = renderer_note
+        self.params = {} if params is None else params
+        self.hints = {} if hints is None else hints
+        self.warnings = [] if warnings is None else warnings
 
     def unique(self) -> list[tuple[str, list[ImageUse]]]:
         """Uses grouped by normalized image, in order of first appearance."""
@@ -98,16 +122,23 @@ def manifest_files(folder: Path) -> list[Path]:
     return found
 
 
-@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class LoadedInputs(Record):
     """The documents of every input, and the renderer that produced them (if any)."""
 
     documents: list[Document]
-    renderer: str | None = None
-    renderer_note: str | None = None
+    renderer: str | None
+    renderer_note: str | None
     # Source file of a rendered resource -> "DIR (rendered)": what a use is
     # attributed to when a transformation rebuilt its field (no line to give).
-    rendered_files: dict[str, str] = field(default_factory=dict)
+    rendered_files: dict[str, str]
+
+    def __init__(self, documents: list[Document], renderer: str | None = None,
+                 renderer_note: str | None = None,
+                 rendered_files: dict[str, str] | None = None) -> None:
+        self.documents = documents
+        self.renderer = renderer
+        self.renderer_note = renderer_note
+        self.rendered_files = {} if rendered_files is None else rendered_files
 
 
 def load_inputs(

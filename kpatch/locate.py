@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from kpatch.errors import KpatchError
@@ -47,14 +46,21 @@ POD_SPEC_LISTS = (("containers", "container"), ("initContainers", "init-containe
 GENERIC_PROFILE = "generic"
 
 
-@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class EmbeddedDocument(Record):
-    """A YAML document found inside a string field (an ImageConfig in a ConfigMap)."""
+    """A YAML document found inside a string field (an ImageConfig in a ConfigMap).
+    (A record, not a dataclass: kpatch.records.)"""
 
     document: Document
     outer: Document
     resource: ResourceId
     tokens: tuple[str | int, ...]  # of the string field in the outer resource
+
+    def __init__(self, document: Document, outer: Document, resource: ResourceId,
+                 tokens: tuple[str | int, ...]) -> None:
+        self.document = document
+        self.outer = outer
+        self.resource = resource
+        self.tokens = tokens
 
     @property
     def api_version(self) -> str:
@@ -65,12 +71,16 @@ class EmbeddedDocument(Record):
         return str(self.document.data.get("kind", ""))
 
 
-@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class LocateResult(Record):
     """What locating one resource found: image uses and embedded documents."""
 
-    uses: list[ImageUse] = field(default_factory=list)
-    embedded: list[EmbeddedDocument] = field(default_factory=list)
+    uses: list[ImageUse]
+    embedded: list[EmbeddedDocument]
+
+    def __init__(self, uses: list[ImageUse] | None = None,
+                 embedded: list[EmbeddedDocument] | None = None) -> None:
+        self.uses = [] if uses is None else uses
+        self.embedded = [] if embedded is None else embedded
 
 
 class FieldIndex:
@@ -151,13 +161,17 @@ def _type_name(value: Any) -> str:
 Found = tuple[Any, "str | int", Any, "tuple[str | int, ...]"]
 
 
-@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class SpecTrie(Record):
     """Field-spec paths merged on their common prefixes; ``ends`` holds (order,
     spec) of each spec whose path ends at this node."""
 
-    children: dict[Segment, SpecTrie] = field(default_factory=dict)
-    ends: list[tuple[int, FieldSpec]] = field(default_factory=list)
+    children: dict[Segment, SpecTrie]
+    ends: list[tuple[int, FieldSpec]]
+
+    def __init__(self, children: dict[Segment, SpecTrie] | None = None,
+                 ends: list[tuple[int, FieldSpec]] | None = None) -> None:
+        self.children = {} if children is None else children
+        self.ends = [] if ends is None else ends
 
     @classmethod
     def build(cls, specs: Sequence[FieldSpec]) -> SpecTrie:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from kpatch.profile import FieldSpec
+from kpatch.records import Record
 from kpatch.reference import ImageReference
 
 
@@ -72,15 +73,9 @@ class ResourceId(NamedTuple):
         return f"{self.kind} {name}"
 
 
-class ImageUse:
+class ImageUse(Record):
     """One place an install pulls an image from: written in a field, or implicit.
-
-    A plain class, not a dataclass: defining a dataclass compiles its generated
-    methods on every run (about 1 ms for this one, on every command's path;
-    bench/startup.py). Same constructor (keywords or positions, in this order),
-    mutable attributes, value equality and repr as the dataclass it was; ``spec``,
-    ``block``, ``effective_keys`` and ``tokens`` take no part in either.
-    """
+    (A record, not a dataclass: kpatch.records.)"""
 
     image: str | None  # as written, or as derived; None when it cannot be known
     reference: ImageReference | None
@@ -107,10 +102,7 @@ class ImageUse:
     effective_keys: set[tuple[tuple[str, Any], ...]]
     tokens: tuple[str | int, ...]
 
-    # Shown by repr and compared by ==, in order.
-    _COMPARED = ("image", "reference", "resource", "path", "file", "line", "shape", "profile",
-                 "implicit", "reason", "component", "note", "pulled", "pull_policy",
-                 "embedded_shape", "effective_for")
+    _NOT_SHOWN = _NOT_COMPARED = frozenset({"spec", "block", "effective_keys", "tokens"})
 
     def __init__(self, image: str | None, reference: ImageReference | None,
                  resource: ResourceId, path: str, file: str | None, line: int | None,
@@ -141,17 +133,6 @@ class ImageUse:
         self.effective_for = [] if effective_for is None else effective_for
         self.effective_keys = set() if effective_keys is None else effective_keys
         self.tokens = tokens
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._COMPARED)
-        return f"ImageUse({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self._COMPARED)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def to_json(self) -> dict[str, Any]:
         ref = self.reference

@@ -1,45 +1,64 @@
-"""``__repr__`` and ``__eq__`` for dataclasses, written once instead of per class.
+"""Record classes for the modules every command imports: plain classes with an
+explicit ``__init__``, and the ``__repr__`` and ``__eq__`` a dataclass would have.
 
 Python 3.11 defines a dataclass by compiling the source of each method it
-generates: for a mutable dataclass, ``__init__``, ``__repr__`` and ``__eq__``,
-about 0.6 ms of a one-file ``kpatch images`` per class on every run
-(bench/startup.py). A class on that path is declared
-``@dataclass(repr=False, eq=False)`` and derives from ``Record``, which supplies
-the same two methods, computed from ``dataclasses.fields``: the same repr
-(fields with ``repr=True``, in order), the same equality (same class, fields
-with ``compare=True`` equal) and, like any dataclass with ``eq=True``, no hash.
-The class stays a dataclass: ``fields``, ``replace`` and ``asdict`` work as before.
-``FrozenRecord`` adds the hash of a frozen dataclass.
+generates (``__init__``, ``__repr__``, ``__eq__``; for a frozen one also
+``__hash__``, ``__setattr__``, ``__delattr__``): 2 to 4 million instructions per
+class, on every run, a tenth of what kpatch itself spent on a one-file
+``kpatch images`` for the ten records on that path (bench/startup.py). A plain
+class's methods come compiled from the bytecode cache.
+
+A record's fields are its ``__init__`` parameters, in order; ``__init__`` sets
+each. ``_NOT_SHOWN`` and ``_NOT_COMPARED`` name the fields a dataclass would
+declare with ``repr=False`` and ``compare=False``. As with a dataclass, records
+compare equal when of the same class with equal compared fields, and mutable
+records are unhashable; ``FrozenRecord`` is immutable and hashable.
+tests/test_records.py checks each against the dataclass it replaces.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+from typing import Any, ClassVar
 
 
 class Record:
     __slots__ = ()
+    _NOT_SHOWN: ClassVar[frozenset[str]] = frozenset()
+    _NOT_COMPARED: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The fields, in order: the parameters of ``__init__``."""
+        code = cls.__init__.__code__
+        names: tuple[str, ...] = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
+        return names
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}"
-                          for f in fields(self) if f.repr)  # type: ignore[arg-type]
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.field_names()
+                          if name not in self._NOT_SHOWN)
         return f"{type(self).__qualname__}({shown})"
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return all(getattr(self, f.name) == getattr(other, f.name)
-                   for f in fields(self) if f.compare)  # type: ignore[arg-type]
+        return all(getattr(self, name) == getattr(other, name) for name in self.field_names()
+                   if name not in self._NOT_COMPARED)
 
     __hash__ = None  # type: ignore[assignment]  # mutable records, compared by value
 
 
 class FrozenRecord(Record):
-    """For ``@dataclass(frozen=True, repr=False, eq=False)``: also the hash a frozen
-    dataclass has (of the compared fields, or those with ``hash=True``)."""
+    """An immutable record (``__init__`` sets fields with ``object.__setattr__``),
+    hashed by its compared fields, as a frozen dataclass is."""
 
     __slots__ = ()
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
     def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
-                          if (f.compare if f.hash is None else f.hash)))
+        return hash(tuple(getattr(self, name) for name in self.field_names()
+                          if name not in self._NOT_COMPARED))

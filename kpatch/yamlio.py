@@ -18,7 +18,6 @@ import gc
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -50,20 +49,36 @@ _LIMIT_OPTIONS = {"max_input_bytes": "--max-input-bytes / KPATCH_MAX_INPUT_BYTES
                   "max_depth": "KPATCH_MAX_DEPTH"}
 
 
-@dataclass(frozen=True, repr=False, eq=False)  # kpatch.records: cheaper to define
 class LoadLimits(FrozenRecord):
-    """Bounds on what kpatch reads; each can be raised by option or environment."""
+    """Bounds on what kpatch reads; each can be raised by option or environment.
+    (A record, not a dataclass: kpatch.records.)"""
 
-    max_input_bytes: int = 64 * 1024 * 1024
-    max_documents: int = 100_000
-    max_expanded_nodes: int = 1_000_000
-    max_embedded_bytes: int = 1024 * 1024
-    # libyaml's composer recurses in C: tens of thousands of levels crash the
-    # process (seen: segfault at 30,000). Manifests nest a few dozen deep. The
-    # depth check runs before the composer, whatever the input's size.
-    max_depth: int = 500
+    __slots__ = (
+        "max_depth",
+        "max_documents",
+        "max_embedded_bytes",
+        "max_expanded_nodes",
+        "max_input_bytes",
+    )
+    max_input_bytes: int
+    max_documents: int
+    max_expanded_nodes: int
+    max_embedded_bytes: int
+    max_depth: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, max_input_bytes: int = 64 * 1024 * 1024, max_documents: int = 100_000,
+                 max_expanded_nodes: int = 1_000_000, max_embedded_bytes: int = 1024 * 1024,
+                 # libyaml's composer recurses in C: tens of thousands of levels crash
+                 # the process (seen: segfault at 30,000). Manifests nest a few dozen
+                 # deep. The depth check runs before the composer, whatever the
+                 # input's size.
+                 max_depth: int = 500) -> None:
+        for name, value in (("max_input_bytes", max_input_bytes),
+                            ("max_documents", max_documents),
+                            ("max_expanded_nodes", max_expanded_nodes),
+                            ("max_embedded_bytes", max_embedded_bytes),
+                            ("max_depth", max_depth)):
+            object.__setattr__(self, name, value)
         for name, ceiling in _LIMIT_CEILINGS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:
@@ -74,7 +89,7 @@ class LoadLimits(FrozenRecord):
     @classmethod
     def from_environment(cls, **overrides: int | None) -> LoadLimits:
         values: dict[str, int] = {}
-        for name in cls.__dataclass_fields__:
+        for name in cls.field_names():
             env = os.environ.get(f"KPATCH_{name.upper()}")
             if env:
                 try:
@@ -108,7 +123,6 @@ class SourceText:
         return self._lines
 
 
-@dataclass(repr=False, eq=False)  # kpatch.records: cheaper to define
 class Document(Record):
     """One YAML document of a stream, with what is needed to point back into it."""
 
@@ -119,8 +133,18 @@ class Document(Record):
     # id(mapping or list) -> (line << 20 | column) of its start; valid while
     # ``data`` is alive. Ints, not yaml nodes: keeping every node alive makes
     # the garbage collector crawl (measured: 4x slower loads).
-    positions: dict[int, int] = field(default_factory=dict, repr=False)
-    line_offset: int = 0
+    positions: dict[int, int]
+    line_offset: int
+    _NOT_SHOWN = frozenset({"positions"})
+
+    def __init__(self, data: Any, source: SourceText, index: int, line: int,
+                 positions: dict[int, int] | None = None, line_offset: int = 0) -> None:
+        self.data = data
+        self.source = source
+        self.index = index
+        self.line = line
+        self.positions = {} if positions is None else positions
+        self.line_offset = line_offset
 
     @property
     def file(self) -> str | None:

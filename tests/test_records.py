@@ -1,17 +1,19 @@
-"""Classes made cheaper to define (for startup) behave as the dataclasses they were."""
+"""Records (kpatch.records) behave as the dataclasses they replace, for startup."""
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import FrozenInstanceError, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from kpatch.implicit import RuleContext
+from kpatch.inventory import Inventory, InventoryOptions, LoadedInputs
+from kpatch.locate import EmbeddedDocument, LocateResult, SpecTrie
 from kpatch.model import ImageUse, ResourceId
 from kpatch.records import FrozenRecord, Record
 from kpatch.reference import parse_reference
-from kpatch.yamlio import LoadLimits
+from kpatch.yamlio import Document, LoadLimits
 
 
 @dataclass
@@ -22,26 +24,77 @@ class Generated:
     ignored: str = field(default="", compare=False)
 
 
-@dataclass(repr=False, eq=False)
-class Shared(Record):
-    name: str
-    count: int = 0
-    hidden: list[int] = field(default_factory=list, repr=False)
-    ignored: str = field(default="", compare=False)
+class Written(Record):
+    _NOT_SHOWN = frozenset({"hidden"})
+    _NOT_COMPARED = frozenset({"ignored"})
+
+    def __init__(self, name: str, count: int = 0, hidden: list[int] | None = None,
+                 ignored: str = "") -> None:
+        self.name = name
+        self.count = count
+        self.hidden = [] if hidden is None else hidden
+        self.ignored = ignored
 
 
 @pytest.mark.parametrize("args", [("a",), ("a", 2, [1], "x"), ("b", 0, [], "y")])
 def test_record_repr_and_equality_are_the_dataclass_ones(args: tuple[Any, ...]) -> None:
-    generated, shared = Generated(*args), Shared(*args)
-    assert repr(shared) == repr(generated).replace("Generated(", "Shared(", 1)
-    for other_args in [("a",), ("a", 2, [1], "x"), ("a", 2, [9], "x"), ("a", 2, [1], "z")]:
-        assert (shared == Shared(*other_args)) == (generated == Generated(*other_args))
-    assert shared != generated and shared != args
+    generated, written = Generated(*args), Written(*args)
+    assert repr(written) == repr(generated).replace("Generated(", "Written(", 1)
+    for other in [("a",), ("a", 2, [1], "x"), ("a", 2, [9], "x"), ("a", 2, [1], "z")]:
+        assert (written == Written(*other)) == (generated == Generated(*other))
+    assert written != generated and written != args
     with pytest.raises(TypeError):
-        hash(shared)
-    # Still a dataclass.
-    assert [f.name for f in fields(shared)] == ["name", "count", "hidden", "ignored"]
-    assert replace(shared, count=7).count == 7
+        hash(written)
+    assert Written.field_names() == ("name", "count", "hidden", "ignored")
+
+
+@dataclass(frozen=True)
+class FrozenGenerated:
+    size: int = 1
+    label: str = field(default="", compare=False)
+
+
+class FrozenWritten(FrozenRecord):
+    __slots__ = ("label", "size")
+    _NOT_COMPARED = frozenset({"label"})
+
+    def __init__(self, size: int = 1, label: str = "") -> None:
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "label", label)
+
+
+def test_frozen_record_hash_and_immutability_are_the_dataclass_ones() -> None:
+    for args in [(), (2,), (2, "x")]:
+        generated, written = FrozenGenerated(*args), FrozenWritten(*args)
+        assert hash(written) == hash(generated)
+        assert repr(written) == repr(generated).replace("FrozenGenerated(", "FrozenWritten(")
+    assert FrozenWritten(2, "x") == FrozenWritten(2, "y")
+    assert {FrozenWritten(2, "x"): 1}[FrozenWritten(2, "y")] == 1
+    with pytest.raises(AttributeError):
+        FrozenWritten().size = 3  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del FrozenWritten().size  # type: ignore[misc]
+
+
+# Every record on the images path: its __init__ sets each field it takes, and its
+# annotations declare exactly those fields (what @dataclass guaranteed).
+RECORDS = [ImageUse, Document, LoadLimits, InventoryOptions, Inventory, LoadedInputs,
+           EmbeddedDocument, LocateResult, SpecTrie, RuleContext]
+
+
+@pytest.mark.parametrize("cls", RECORDS, ids=lambda cls: cls.__name__)
+def test_each_record_sets_the_fields_it_declares(cls: type[Record]) -> None:
+    names = cls.field_names()
+    declared = [name for name in cls.__annotations__ if not name.startswith("_NOT")]
+    assert list(names) == declared
+    values = {name: index + 2 for index, name in enumerate(names)}  # distinct, valid limits
+    if cls is not LoadLimits:
+        values = {name: object() for name in names}
+    record = cls(**values)
+    for name in names:
+        assert getattr(record, name) is values[name]
+    assert record == cls(**values)
+    assert repr(record).startswith(f"{cls.__name__}(")
 
 
 def use(**changes: Any) -> ImageUse:
@@ -54,10 +107,6 @@ def use(**changes: Any) -> ImageUse:
 
 
 def test_image_use_compares_every_field_but_the_internal_ones() -> None:
-    """ImageUse is a plain class: its compared fields must follow its constructor."""
-    parameters = list(inspect.signature(ImageUse).parameters)
-    internal = ["spec", "block", "effective_keys", "tokens"]
-    assert list(ImageUse._COMPARED) == [p for p in parameters if p not in internal]
     assert use() == use() and use() != use(line=11) and use() != use(effective_for=[{"a": 1}])
     assert use() == use(tokens=("spec",), block={"a": 1})
     assert repr(use()).startswith("ImageUse(image='nginx:1.25', reference=ImageReference(")
@@ -66,35 +115,22 @@ def test_image_use_compares_every_field_but_the_internal_ones() -> None:
         hash(use())
 
 
-def test_image_use_defaults_are_not_shared() -> None:
+def test_defaults_are_fresh_for_each_record() -> None:
     first, second = use(), use()
     first.effective_for.append({"dc": "dc1"})
     first.effective_keys.add((("dc", "dc1"),))
     assert second.effective_for == [] and second.effective_keys == set()
+    one, two = InventoryOptions(), InventoryOptions()
+    one.params["a.b"] = "c"
+    assert two.params == {} and one.limits == two.limits == LoadLimits()
 
 
-@dataclass(frozen=True)
-class FrozenGenerated:
-    size: int = 1
-    label: str = field(default="", compare=False)
-
-
-@dataclass(frozen=True, repr=False, eq=False)
-class FrozenShared(FrozenRecord):
-    size: int = 1
-    label: str = field(default="", compare=False)
-
-
-def test_frozen_record_hash_and_immutability_are_the_dataclass_ones() -> None:
-    for args in [(), (2,), (2, "x")]:
-        generated, shared = FrozenGenerated(*args), FrozenShared(*args)
-        assert hash(shared) == hash(generated) and repr(shared) == repr(generated).replace(
-            "FrozenGenerated(", "FrozenShared(", 1)
-    assert FrozenShared(2, "x") == FrozenShared(2, "y") and {FrozenShared(2, "x"): 1}[
-        FrozenShared(2, "y")] == 1
-    with pytest.raises(FrozenInstanceError):
-        FrozenShared().size = 3  # type: ignore[misc]
+def test_load_limits_still_refuse_bad_values_and_stay_frozen() -> None:
     limits = LoadLimits(max_depth=7)
     assert limits == LoadLimits(max_depth=7) != LoadLimits()
     assert hash(limits) == hash(LoadLimits(max_depth=7))
     assert repr(limits).startswith("LoadLimits(max_input_bytes=67108864, ")
+    with pytest.raises(AttributeError):
+        limits.max_depth = 8  # type: ignore[misc]
+    with pytest.raises(Exception, match="KPATCH_MAX_DEPTH must be a whole number from 1"):
+        LoadLimits(max_depth=0)

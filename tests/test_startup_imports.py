@@ -31,7 +31,7 @@ NOT_FOR_ONE_FILE = (
     "kpatch.relocate", "kpatch.overlay", "kpatch.check", "kpatch.config", "kpatch.mirror",
     "kpatch.operators.cass_operator.rules", "kpatch.operators.k8ssandra_operator.rules",
     "kpatch.operators.redis_enterprise.rules",
-    "json", "subprocess", "tempfile", "shutil", "hashlib", "pickle", "textwrap",
+    "json", "subprocess", "tempfile", "shutil", "hashlib", "pickle", "textwrap", "dataclasses",
     "ruamel", "jsonschema", "jsonpatch", "deepdiff",
 )
 
