@@ -84,11 +84,11 @@ def _read_cache(path: Path, key: tuple[str, ...]) -> dict[str, tuple[str, Any]]:
     return entries
 
 
-def _write_cache(path: Path, key: tuple[str, ...], entries: dict[str, tuple[str, Any]]) -> None:
+def _write_cache(path: Path, key: tuple[Any, ...], value: Any) -> None:
     """Replace the cache file atomically; give up quietly when it cannot be written
     (a read-only home, data marshal cannot hold)."""
     try:
-        payload = marshal.dumps((CACHE_FORMAT, key, entries))
+        payload = marshal.dumps((CACHE_FORMAT, key, value))
     except ValueError:
         return
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -100,6 +100,26 @@ def _write_cache(path: Path, key: tuple[str, ...], entries: dict[str, tuple[str,
     except OSError:
         with contextlib.suppress(OSError):
             temporary.unlink()
+
+
+def load_derived(name: str, key: tuple[Any, ...]) -> Any:
+    """What ``store_derived`` kept under ``name`` for exactly ``key`` (which must
+    hold everything the value was computed from), or None: no file, an unreadable
+    or corrupt one, or one written for another key."""
+    try:
+        stored = marshal.loads((cache_dir() / f"{name}.marshal").read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == CACHE_FORMAT \
+            and stored[1] == key:
+        return stored[2]
+    return None
+
+
+def store_derived(name: str, key: tuple[Any, ...], value: Any) -> None:
+    """Keep ``value`` (plain data marshal can hold) for ``load_derived``, in
+    ``cache_dir()/NAME.marshal``; replaces what was kept under ``name`` before."""
+    _write_cache(cache_dir() / f"{name}.marshal", key, value)
 
 
 def parse_files(files: Sequence[tuple[str, Path]], parse: Callable[[str, str], Any],

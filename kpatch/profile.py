@@ -467,6 +467,94 @@ def builtin_profile_names() -> list[str]:
     return sorted(str(top.get("profile")) for _, top in _builtin_raw() if isinstance(top, dict))
 
 
+def _check_profiles(raw: list[tuple[str, Any]],
+                    known_rules: Collection[str] | None) -> list[Profile]:
+    """Validate parsed profile files and build their Profiles."""
+    shared_templates: dict[str, Any] = {}
+    shared_blocks: dict[str, BlockLayout] = {}
+    for source, top in raw:
+        if isinstance(top, dict):
+            check = _Checker(source)
+            for key, items in (top.get("templates") or {}).items():
+                if isinstance(items, list):
+                    shared_templates.setdefault(key, tuple(items))
+            for key, block in (top.get("blocks") or {}).items():
+                shared_blocks.setdefault(key, _parse_block(check, key, block))
+    return [parse_profile(top, source, shared_templates, shared_blocks, known_rules)
+            for source, top in raw]
+
+
+# The built-in profiles, once checked, are kept between runs (kpatch.datacache)
+# under a key holding everything they are built from: the files' full text, the
+# code that parses and checks them (datacache.parser_key: this module's source
+# among it) and the known rule names. Checking them took a tenth of what kpatch
+# itself spends on a one-file `kpatch images`; tests/test_datacache.py checks that
+# kept profiles equal freshly checked ones. A user's --profile-file is read and
+# checked on every run.
+CHECKED_BUILTINS = "builtin-profiles-checked"
+
+
+def _checked_builtins(known_rules: Collection[str] | None) -> list[Profile]:
+    from kpatch.datacache import load_derived, parser_key, store_derived
+
+    texts = tuple((shown, path.read_text(encoding="utf-8")) for shown, path in _builtin_files())
+    code = parser_key()
+    key = None if code is None else (
+        code, texts, None if known_rules is None else tuple(sorted(known_rules)))
+    if key is not None:
+        stored = load_derived(CHECKED_BUILTINS, key)
+        if stored is not None:
+            try:
+                return [_thaw_profile(item) for item in stored]
+            except (TypeError, ValueError, KeyError, IndexError, re.error):
+                pass  # not what this code writes: check the files again
+    profiles = _check_profiles(_builtin_raw(), known_rules)
+    if key is not None:
+        store_derived(CHECKED_BUILTINS, key, [_freeze_profile(p) for p in profiles])
+    return profiles
+
+
+# A Profile as plain data for marshal (which keeps tuples, lists and dicts apart
+# but holds no NamedTuple or compiled pattern), and back. Parsed YAML (data,
+# params, options, templates) is plain data already.
+def _freeze_kinds(kinds: tuple[KindMatch, ...]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(tuple(kind) for kind in kinds)
+
+
+def _thaw_kinds(kinds: tuple[tuple[Any, ...], ...]) -> tuple[KindMatch, ...]:
+    return tuple(KindMatch(*kind) for kind in kinds)
+
+
+def _freeze_field(spec: FieldSpec) -> tuple[Any, ...]:
+    block = spec.block
+    return (spec.profile, _freeze_kinds(spec.kinds), tuple(tuple(s) for s in spec.path),
+            spec.shape, None if block is None else tuple(block),
+            None if spec.env_name is None else (spec.env_name.pattern, spec.env_name.flags),
+            *spec[6:])
+
+
+def _thaw_field(item: tuple[Any, ...]) -> FieldSpec:
+    return FieldSpec(item[0], _thaw_kinds(item[1]), tuple(Segment(*s) for s in item[2]),
+                     item[3], None if item[4] is None else BlockLayout(*item[4]),
+                     None if item[5] is None else re.compile(*item[5]), *item[6:])
+
+
+def _freeze_profile(profile: Profile) -> tuple[Any, ...]:
+    return (profile.name, profile.description, profile.source,
+            tuple(_freeze_field(spec) for spec in profile.fields),
+            tuple((r.rule, r.profile, _freeze_kinds(r.kinds), r.options)
+                  for r in profile.implicit),
+            tuple((s.profile, _freeze_kinds(s.kinds), *s[2:]) for s in profile.pull_settings),
+            profile.params, profile.data, profile.templates)
+
+
+def _thaw_profile(item: tuple[Any, ...]) -> Profile:
+    return Profile(item[0], item[1], item[2], tuple(_thaw_field(spec) for spec in item[3]),
+                   tuple(ImplicitRule(r[0], r[1], _thaw_kinds(r[2]), r[3]) for r in item[4]),
+                   tuple(PullSettings(s[0], _thaw_kinds(s[1]), *s[2:]) for s in item[5]),
+                   *item[6:])
+
+
 def load_profiles(
     selected: Iterable[str] = (), extra_files: Iterable[str | Path] = (),
     known_rules: Collection[str] | None = None,
@@ -480,26 +568,20 @@ def load_profiles(
     fields of ``core``) can be used by every profile, even when ``core`` itself is
     not selected.
     """
-    raw = _builtin_raw()
-    for path in extra_files:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise KpatchError(f"cannot read profile: {exc.strerror}", file=str(path)) from None
-        raw.append((str(path), _read_profile_file(text, str(path))))
-    shared_templates: dict[str, Any] = {}
-    shared_blocks: dict[str, BlockLayout] = {}
-    for source, top in raw:
-        if isinstance(top, dict):
-            check = _Checker(source)
-            for key, items in (top.get("templates") or {}).items():
-                if isinstance(items, list):
-                    shared_templates.setdefault(key, tuple(items))
-            for key, block in (top.get("blocks") or {}).items():
-                shared_blocks.setdefault(key, _parse_block(check, key, block))
-    profiles = [parse_profile(top, source, shared_templates, shared_blocks, known_rules)
-                for source, top in raw]
+    extra = list(extra_files)
+    if not extra:
+        profiles = _checked_builtins(known_rules)
+    else:
+        raw = _builtin_raw()
+        for path in extra:
+            path = Path(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise KpatchError(f"cannot read profile: {exc.strerror}",
+                                  file=str(path)) from None
+            raw.append((str(path), _read_profile_file(text, str(path))))
+        profiles = _check_profiles(raw, known_rules)
     names = [p.name for p in profiles]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -1,5 +1,6 @@
-"""The cache of parsed built-in profile YAML (kpatch.datacache): used only for
-unchanged text, never required, and never a way around profile validation."""
+"""The caches of the built-in profiles (kpatch.datacache): the parsed YAML, used
+only for unchanged text and still validated; the checked profiles, equal to freshly
+checked ones; neither ever required."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from kpatch.datacache import parse_files, parser_key
+from kpatch.datacache import load_derived, parse_files, parser_key
 from kpatch.errors import KpatchError
-from kpatch.profile import _read_profile_file, load_profiles
+from kpatch.operators import RULE_NAMES
+from kpatch.profile import CHECKED_BUILTINS, _read_profile_file, load_profiles
 from kpatch.yamlio import load_stream
 
 from .conftest import FIXTURES
@@ -98,9 +100,10 @@ def test_parse_errors_propagate_and_are_not_cached(tmp_path: Path) -> None:
             parse_files([("bad.yaml", bad)], _read_profile_file, cache)
 
 
-def test_cached_profiles_are_still_validated(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Data in the cache goes through the same checks as freshly parsed data."""
+def test_cached_parses_are_still_validated(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsed data from the cache goes through the same checks as a fresh parse
+    (when the checked profiles are not kept, or a --profile-file is given)."""
     monkeypatch.setenv("KPATCH_CACHE_DIR", str(tmp_path))
     fresh = load_profiles()
     cache = tmp_path / "builtin-profiles.marshal"
@@ -110,8 +113,43 @@ def test_cached_profiles_are_still_validated(tmp_path: Path,
     text, data = entries["kpatch/profiles/core.yaml"]
     entries["kpatch/profiles/core.yaml"] = (text, {**data, "surprise": 1})
     cache.write_bytes(marshal.dumps((form, key, entries)))
+    (tmp_path / f"{CHECKED_BUILTINS}.marshal").unlink()
     with pytest.raises(KpatchError, match=r"core\.yaml: .*unknown key.*surprise"):
         load_profiles()
+    with pytest.raises(KpatchError, match=r"core\.yaml: .*unknown key.*surprise"):
+        load_profiles(extra_files=["fixtures/profiles/widget-operator.yaml"])
+
+
+def test_kept_checked_profiles_equal_freshly_checked_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPATCH_CACHE_DIR", str(tmp_path))
+    kept = tmp_path / f"{CHECKED_BUILTINS}.marshal"
+    for rules in (RULE_NAMES, None):
+        fresh = load_profiles(known_rules=rules)
+        assert kept.is_file()
+        again = load_profiles(known_rules=rules)
+        # repr shows every field and every type (a dict is not a mappingproxy).
+        assert repr(again) == repr(fresh) and again == fresh
+        # The known rules are part of the key: profiles checked without the rule
+        # check are never used where it applies.
+        key = marshal.loads(kept.read_bytes())[1]
+        assert key[2] == (None if rules is None else tuple(sorted(rules)))
+        assert load_derived(CHECKED_BUILTINS, key) is not None
+
+
+@pytest.mark.parametrize("content", [b"garbage", marshal.dumps((1, None, [("x",)]))])
+def test_broken_kept_profiles_mean_check_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              content: bytes) -> None:
+    monkeypatch.setenv("KPATCH_CACHE_DIR", str(tmp_path))
+    fresh = load_profiles(known_rules=RULE_NAMES)
+    kept = tmp_path / f"{CHECKED_BUILTINS}.marshal"
+    if content.startswith(b"garbage"):
+        kept.write_bytes(content)
+    else:  # the right key, and something this code never writes under it
+        form, key, _ = marshal.loads(kept.read_bytes())
+        kept.write_bytes(marshal.dumps((form, key, [("x",)])))
+    assert repr(load_profiles(known_rules=RULE_NAMES)) == repr(fresh)
+    assert repr(load_profiles(known_rules=RULE_NAMES)) == repr(fresh)
 
 
 def test_images_prints_the_same_with_a_cold_warm_or_corrupt_cache(tmp_path: Path) -> None:
