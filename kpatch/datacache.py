@@ -12,12 +12,16 @@ one file under the cache directory and used again when:
   caller's, ``profile.py``), so a development checkout that changes them cannot
   read data parsed by the old code.
 
-Only the parse is kept: whatever the caller checks on the data (profile
-validation) runs on every run. The cache is never required: a missing,
-unreadable, foreign or corrupt cache file means "parse", and a cache directory
-that cannot be written is ignored. It is written atomically (a temporary file,
-then a rename), so parallel runs see the old file or the new one. The format is
-``marshal``, which the interpreter already has loaded (it reads bytecode with it):
+``parse_files`` keeps only the parse: whatever the caller checks on the data
+(profile validation) runs on every run. ``load_derived``/``store_derived`` keep a
+value computed from such files under a key the caller makes of everything it was
+computed from (kpatch.profile keeps the checked built-in profiles so).
+
+The cache is never required: a missing, unreadable, foreign or corrupt cache file
+means "parse", and a cache directory that cannot be written is ignored. It is
+written atomically (a temporary file, then a rename), so parallel runs see the old
+file or the new one. The format is ``marshal``, which the interpreter already has
+loaded (it reads bytecode with it):
 no import to pay for, and it refuses (rather than mangles) anything but plain
 data. Like Python's own ``__pycache__``, the file is trusted as far as the user's
 own cache directory is.
