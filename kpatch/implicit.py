@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kpatch.errors import KpatchError
-from kpatch.model import MISSING, ImageUse, ResourceId, child, pointer
+from kpatch.model import ImageUse, NamedEntry, ResourceId, pointer
 from kpatch.records import Record
 from kpatch.reference import parse_reference
 
@@ -121,7 +121,7 @@ class RuleContext(Record):
         return self._by_resource.get(resource, [])
 
     def mark_effective(self, use: ImageUse, **entry: Any) -> None:
-        key = tuple(sorted(entry.items()))
+        key = frozenset(entry.items())  # the same entry whatever order its keys came in
         if key not in use.effective_keys:
             use.effective_keys.add(key)
             use.effective_for.append(entry)
@@ -177,8 +177,13 @@ class RuleContext(Record):
         component: str,
         reason: str,
         effective: dict[str, Any] | None = None,
+        entry: NamedEntry | None = None,
     ) -> ImageUse:
-        """Create (or merge into) the implicit use of ``image`` at ``tokens``."""
+        """Create (or merge into) the implicit use of ``image`` at ``tokens``.
+
+        ``entry``: no field holds this image; relocation writes it as the named
+        entry of a list (``tokens`` is then that entry's image, see
+        ``model.entry_image_tokens``)."""
         path = pointer(tokens)
         key = (resource, path, image)
         use = self.created.get(key)
@@ -193,7 +198,7 @@ class RuleContext(Record):
             use = ImageUse(
                 image=image, reference=ref, resource=resource, path=path, file=doc.file,
                 line=_deepest_line(doc, tokens), shape="implicit", profile=profile, implicit=True,
-                reason=reason, component=component, tokens=tokens,
+                reason=reason, component=component, tokens=tokens, entry=entry,
             )
             self.created[key] = use
             self.created_order.append(use)
@@ -209,9 +214,14 @@ def _deepest_line(doc: Document, tokens: tuple[str | int, ...]) -> int | None:
     node: Any = doc.data
     parent: Any = None
     last: str | int | None = None
-    for token in tokens:
-        value = child(node, token)
-        if value is MISSING:
+    for token in tokens:  # model.child, inlined: once per implicit image
+        if isinstance(node, dict):
+            if token not in node:
+                break
+            value = node[token]
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            value = node[token]
+        else:
             break
         parent, last, node = node, token, value
     if parent is None:

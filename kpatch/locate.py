@@ -167,11 +167,16 @@ class SpecTrie(Record):
 
     children: dict[Segment, SpecTrie]
     ends: list[tuple[int, FieldSpec]]
+    _steps: list[tuple[str, bool, SpecTrie, list[tuple[int, FieldSpec]], bool]] | None
+    _NOT_SHOWN = _NOT_COMPARED = frozenset({"_steps"})
 
     def __init__(self, children: dict[Segment, SpecTrie] | None = None,
-                 ends: list[tuple[int, FieldSpec]] | None = None) -> None:
+                 ends: list[tuple[int, FieldSpec]] | None = None,
+                 _steps: list[tuple[str, bool, SpecTrie, list[tuple[int, FieldSpec]], bool]]
+                 | None = None) -> None:
         self.children = {} if children is None else children
         self.ends = [] if ends is None else ends
+        self._steps = _steps
 
     @classmethod
     def build(cls, specs: Sequence[FieldSpec]) -> SpecTrie:
@@ -182,6 +187,14 @@ class SpecTrie(Record):
                 node = node.children.setdefault(segment, cls())
             node.ends.append((order, spec))
         return root
+
+    def steps(self) -> list[tuple[str, bool, SpecTrie, list[tuple[int, FieldSpec]], bool]]:
+        """(key, each, child, child's ends, child has children) per child: what
+        :meth:`walk` reads at every node it visits, spelled out once per trie."""
+        if self._steps is None:
+            self._steps = [(segment.key, segment.each, below, below.ends, bool(below.children))
+                           for segment, below in self.children.items()]
+        return self._steps
 
     def walk(self, data: Any, misshapen: list[Found] | None = None
              ) -> list[tuple[FieldSpec, Found]]:
@@ -196,31 +209,32 @@ class SpecTrie(Record):
             for current, path, node in frontier:
                 if not isinstance(current, dict):
                     continue
-                for segment, below in node.children.items():
-                    if segment.key == "*":
+                for name, each, below, ends, deeper in node.steps():
+                    keys: Sequence[Any]
+                    if name == "*":
                         keys = [k for k in current if isinstance(k, str)]
-                    elif segment.key in current:
-                        keys = [segment.key]
+                    elif name in current:
+                        keys = (name,)
                     else:
                         continue
                     for key in keys:
                         value = current[key]
                         key_path = (*path, key)
-                        if segment.each:
+                        if each:
                             if not isinstance(value, list):
                                 if value is not None and misshapen is not None:
                                     misshapen.append((current, key, value, key_path))
                                 continue
                             for index, item in enumerate(value):
                                 item_path = (*key_path, index)
-                                for order, spec in below.ends:
+                                for order, spec in ends:
                                     found.append((order, spec, (value, index, item, item_path)))
-                                if below.children:
+                                if deeper:
                                     following.append((item, item_path, below))
                         else:
-                            for order, spec in below.ends:
+                            for order, spec in ends:
                                 found.append((order, spec, (current, key, value, key_path)))
-                            if below.children:
+                            if deeper:
                                 following.append((value, key_path, below))
             frontier = following
         found.sort(key=lambda item: item[0])  # stable: document order within a spec
@@ -447,11 +461,12 @@ def find_pod_specs(root: Any) -> list[tuple[dict[str, Any], tuple[str | int, ...
     found: list[tuple[dict[str, Any], int]] = []
     links: list[tuple[int, str | int]] = [(-1, "")]
     stack: list[tuple[Any, int]] = [(root, 0)]
+    push, link_to = stack.append, links.append
     while stack:
         node, link = stack.pop()
         if isinstance(node, dict):
             containers = node.get("containers")
-            if (isinstance(containers, list) and containers
+            if (containers and isinstance(containers, list)
                     and all(isinstance(c, dict) and ("image" in c or "name" in c)
                             for c in containers)
                     and any("image" in c for c in containers)):
@@ -460,9 +475,9 @@ def find_pod_specs(root: Any) -> list[tuple[dict[str, Any], tuple[str | int, ...
         else:
             items = enumerate(node)
         for key, value in items:
-            if isinstance(value, (dict, list)):
-                links.append((link, key))
-                stack.append((value, len(links) - 1))
+            if isinstance(value, (dict, list)) and value:
+                link_to((link, key))
+                push((value, len(links) - 1))
     out = []
     for node, link in found:
         tokens: list[str | int] = []

@@ -11,7 +11,13 @@ from kpatch.reference import ImageReference
 
 def pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
     """RFC 6901 JSON pointer from path tokens."""
-    # Called for every reference found: a plain loop, escaping only when needed.
+    # Called for every reference found: joined in C, escaped only when a token
+    # holds "~" or "/" (the join then has a "~", or more "/" than separators).
+    if not tokens:
+        return ""
+    joined = "/".join(map(str, tokens))
+    if "~" not in joined and joined.count("/") == len(tokens) - 1:
+        return "/" + joined
     parts = []
     for token in tokens:
         text = str(token)
@@ -43,14 +49,51 @@ def text_or_none(value: Any) -> str | None:
 
 def lookup(data: Any, tokens: tuple[str | int, ...] | list[str | int]) -> Any:
     """The value at ``tokens``, or None where the path does not exist."""
+    # :func:`child` inlined: the rules call this tens of thousands of times.
     for token in tokens:
-        data = child(data, token)
-        if data is MISSING:
+        if isinstance(data, dict):
+            data = data.get(token, _MISSING)
+            if data is _MISSING:
+                return None
+        elif isinstance(data, list) and isinstance(token, int) and 0 <= token < len(data):
+            data = data[token]
+        else:
             return None
     return data
 
 
+class NamedEntry(NamedTuple):
+    """Where relocation writes an image that no field holds: the entry ``name`` of
+    the list at ``list_tokens`` (a containers list an operator merges by name), set
+    to the image and added when the list or the entry is absent.
+
+    ``fields``: what the operator sets itself only when it picks the image (e.g.
+    cass-operator's k8ssandra-client args), written beside the image so the pod
+    stays as the operator would build it. ``before``: entries the operator would
+    place ahead of this one, added bare (name only) so the order stays."""
+
+    list_tokens: tuple[str | int, ...]
+    name: str
+    fields: tuple[tuple[str, Any], ...] = ()
+    before: tuple[str, ...] = ()
+
+
+def entry_image_tokens(data: Any, entry: NamedEntry) -> tuple[str | int, ...]:
+    """Where the entry's image is (or will be, once relocation adds it) in ``data``:
+    the named item's index, else the end of the list after the ``before`` entries."""
+    items = lookup(data, entry.list_tokens)
+    items = items if isinstance(items, list) else []
+    names = [item.get("name") if isinstance(item, dict) else None for item in items]
+    if entry.name in names:
+        return (*entry.list_tokens, names.index(entry.name), "image")
+    missing = [name for name in entry.before if name not in names]
+    return (*entry.list_tokens, len(items) + len(missing), "image")
+
+
 class ResourceId(NamedTuple):
+    """Which resource: the rules look uses up by it tens of thousands of times in a
+    big install, so it is a tuple (hashed in C), not a dataclass."""
+
     api_version: str
     kind: str
     namespace: str | None
@@ -99,10 +142,12 @@ class ImageUse(Record):
     effective_for: list[dict[str, Any]]
     # The entries of effective_for as hashable keys: one ImageConfig image can be
     # effective for every datacenter of an install (thousands of entries).
-    effective_keys: set[tuple[tuple[str, Any], ...]]
+    effective_keys: set[frozenset[tuple[str, Any]]]
     tokens: tuple[str | int, ...]
+    # For implicit images no field holds: the list entry relocation writes (a rule's request).
+    entry: NamedEntry | None
 
-    _NOT_SHOWN = _NOT_COMPARED = frozenset({"spec", "block", "effective_keys", "tokens"})
+    _NOT_SHOWN = _NOT_COMPARED = frozenset({"spec", "block", "effective_keys", "tokens", "entry"})
 
     def __init__(self, image: str | None, reference: ImageReference | None,
                  resource: ResourceId, path: str, file: str | None, line: int | None,
@@ -111,8 +156,8 @@ class ImageUse(Record):
                  spec: FieldSpec | None = None, block: dict[str, Any] | None = None,
                  pull_policy: str | None = None, embedded_shape: str | None = None,
                  effective_for: list[dict[str, Any]] | None = None,
-                 effective_keys: set[tuple[tuple[str, Any], ...]] | None = None,
-                 tokens: tuple[str | int, ...] = ()) -> None:
+                 effective_keys: set[frozenset[tuple[str, Any]]] | None = None,
+                 tokens: tuple[str | int, ...] = (), entry: NamedEntry | None = None) -> None:
         self.image = image
         self.reference = reference
         self.resource = resource
@@ -133,14 +178,17 @@ class ImageUse(Record):
         self.effective_for = [] if effective_for is None else effective_for
         self.effective_keys = set() if effective_keys is None else effective_keys
         self.tokens = tokens
+        self.entry = entry
 
     def to_json(self) -> dict[str, Any]:
         ref = self.reference
+        # One look-up of the normal forms per use, not one per property.
+        domain, repository, _, normalized = ref.normal_forms() if ref else (None,) * 4
         out: dict[str, Any] = {
             "image": self.image,
-            "normalized": ref.normalized if ref else None,
-            "registry": ref.domain if ref else None,
-            "repository": ref.repository if ref else None,
+            "normalized": normalized,
+            "registry": domain,
+            "repository": repository,
             "tag": ref.tag if ref else None,
             "digest": ref.digest if ref else None,
             "resource": self.resource.to_json(),

@@ -77,6 +77,10 @@ class ImageReference(NamedTuple):
         """Fully qualified form; ``:latest`` only when neither tag nor digest is set."""
         return _normal_forms(self)[3]
 
+    def normal_forms(self) -> tuple[str, str, str, str]:
+        """(domain, repository, name, normalized) at once."""
+        return _normal_forms(self)
+
     def moved(self, registry: str | None, path: str) -> ImageReference:
         """The same tag and digest under another registry and path."""
         return ImageReference(registry=registry, path=path, tag=self.tag, digest=self.digest)

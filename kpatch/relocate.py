@@ -19,7 +19,7 @@ from kpatch.errors import KpatchError
 from kpatch.inventory import Inventory, build_inventory
 from kpatch.kustomize.json6902 import PatchError, apply_operations
 from kpatch.locate import FieldIndex, compose_block_parts
-from kpatch.model import MISSING, ImageUse, ResourceId, child, lookup, pointer
+from kpatch.model import MISSING, ImageUse, NamedEntry, ResourceId, child, lookup, pointer
 from kpatch.profile import BlockLayout, FieldSpec, PullSettings
 from kpatch.reference import ImageReference
 from kpatch.relocation import RelocationRules, check_collisions
@@ -48,7 +48,7 @@ class Move:
     path: str
     old: str | None
     new: str
-    how: str  # "replace", "block", "explicit", "imageconfig"
+    how: str  # "replace", "block", "explicit", "imageconfig", "entry"
 
 
 @dataclass
@@ -168,6 +168,8 @@ class _ResourceWork:
     ops: list[Op] = field(default_factory=list)
     pod_specs: dict[Tokens, None] = field(default_factory=dict)  # ordered set
     relocated_any: bool = False
+    # Named list entries written so far: (list, name) -> the image they hold.
+    entries: dict[tuple[Tokens, str], str] = field(default_factory=dict)
 
 
 class Planner:
@@ -323,6 +325,9 @@ class Planner:
         new = self._pinned(use, self.rules.relocate(use.reference))
         if new == use.reference:
             return
+        if use.entry is not None:
+            self._named_entry(work, use, use.entry, str(new))
+            return
         spec = self._spec_at(use.resource, use.tokens)
         if spec is None:
             self.unrelocated.append(Unrelocated(
@@ -337,6 +342,44 @@ class Planner:
         work.ops.append(op_add_path(work.doc.data, use.tokens, value))
         work.relocated_any = True
         self.moves.append(Move(use.resource, use.path, use.image, str(new), "explicit"))
+
+    def _named_entry(self, work: _ResourceWork, use: ImageUse, entry: NamedEntry,
+                     image: str) -> None:
+        """An image no field holds, written as the named entry of a list (a rule's
+        request): see ``named_entry_ops``. One entry per list and name: a second
+        image for the same entry cannot be expressed."""
+        key = (entry.list_tokens, entry.name)
+        held = work.entries.get(key)
+        if held is not None:
+            if held != image:
+                self.unrelocated.append(Unrelocated(
+                    use.resource, use.path, use.image,
+                    f"the entry {entry.name!r} of {pointer(entry.list_tokens)} already gets "
+                    f"{held}: one entry cannot hold two images"))
+            return
+        work.entries[key] = image
+        fields = dict(entry.fields)
+        if self.options.pull_policy:
+            fields["imagePullPolicy"] = self.options.pull_policy
+        # Earlier operations on this list or a parent of it (another entry in the
+        # same list...) are taken into account: the new ones are guarded against
+        # their result. Others cannot change it: the base is read as it is.
+        where = pointer(entry.list_tokens)
+        touched = any(op["path"] == where or op["path"].startswith(where + "/")
+                      or where.startswith(op["path"] + "/") for op in work.ops)
+        data = apply_operations(work.doc.data, work.ops) if touched else work.doc.data
+        work.ops += named_entry_ops(data, entry, image, fields)
+        spec = self._spec_at(use.resource, use.tokens)
+        if spec is not None and spec.pod_spec_depth is not None and self.options.pull_secrets:
+            pod = use.tokens[: spec.pod_spec_depth]
+            if isinstance(lookup(work.doc.data, pod), dict):
+                work.pod_specs[pod] = None
+            else:  # the entry creates the pod spec: its secrets go in with it
+                work.ops += _secret_list_ops(apply_operations(work.doc.data, work.ops),
+                                             (*pod, "imagePullSecrets"),
+                                             self.options.pull_secrets)
+        work.relocated_any = True
+        self.moves.append(Move(use.resource, use.path, use.image, image, "entry"))
 
     def _spec_at(self, rid: ResourceId, tokens: Tokens) -> FieldSpec | None:
         for spec in self.index.specs_for(rid.api_version, rid.kind):
@@ -526,6 +569,65 @@ def _matches(spec: FieldSpec, tokens: Tokens) -> bool:
                 return False
             position += 1
     return position == len(tokens)
+
+
+def named_entry_ops(data: Any, entry: NamedEntry, image: str,
+                    fields: Mapping[str, Any]) -> list[Op]:
+    """JSON6902 operations that set the image of the entry ``entry.name`` in the list
+    at ``entry.list_tokens``, guarded so that kustomize fails rather than clobbers
+    what the base holds when it has changed since:
+
+    - list absent: ``test`` null (kustomize passes it for an absent key) where the
+      list, or its first missing parent, would go, then ``add`` it with the
+      ``before`` entries (bare) and the entry;
+    - list present, no entry of that name: ``test`` of the last item's name, then
+      ``add`` at the end (``/-``) of each missing ``before`` entry and the entry;
+    - entry present without an image: ``test`` of its name and that it has no
+      image, then ``add`` of the image; each field is added, or replaced under a
+      ``test`` of the value the operator would have overwritten.
+    """
+    list_tokens = entry.list_tokens
+    items = lookup(data, list_tokens)
+    item: dict[str, Any] = {"name": entry.name, "image": image, **_json_ready(fields)}
+    if not isinstance(items, list):
+        create = op_add_path(data, list_tokens, [
+            *({"name": name} for name in entry.before), item])
+        return [{"op": "test", "path": create["path"], "value": None}, create]
+    names = [i.get("name") if isinstance(i, dict) else None for i in items]
+    if entry.name not in names:
+        ops: list[Op] = []
+        if items:
+            last = (*list_tokens, len(items) - 1)
+            ops.append(op_test((*last, "name"), names[-1]) if isinstance(names[-1], str)
+                       else op_test(last, items[-1]))
+        end = pointer((*list_tokens, "-"))
+        ops += [{"op": "add", "path": end, "value": {"name": name}}
+                for name in entry.before if name not in names]
+        ops.append({"op": "add", "path": end, "value": item})
+        return ops
+    at = (*list_tokens, names.index(entry.name))
+    existing = items[names.index(entry.name)]
+    ops = [op_test((*at, "name"), entry.name)]
+    if existing.get("image") is None:
+        ops += [op_test((*at, "image"), None), {"op": "add", "path": pointer((*at, "image")),
+                                                 "value": image}]
+    else:  # "" (no image: the operator picks it)
+        ops += [op_test((*at, "image"), existing["image"]), op_replace((*at, "image"), image)]
+    for key, value in _json_ready(fields).items():
+        if key not in existing:
+            ops.append({"op": "add", "path": pointer((*at, key)), "value": value})
+        elif existing[key] != value:
+            ops += [op_test((*at, key), existing[key]), op_replace((*at, key), value)]
+    return ops
+
+
+def _json_ready(value: Any) -> Any:
+    """Tuples as lists, for JSON6902 values and for comparison with parsed YAML."""
+    if isinstance(value, Mapping):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 def _merge_secrets(current: Any, names: Sequence[str], style: str) -> Any:

@@ -99,6 +99,10 @@ class RelocationRules:
     mappings: tuple[PrefixMapping, ...] = field(default=())
     flatten: bool = False
     keep_host: bool = False
+    # Where each reference goes, worked out once: a relocation asks for the same
+    # references many times (planning, the collision check, the self-check).
+    _destinations: dict[ImageReference, ImageReference] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     @classmethod
     def parse(
@@ -140,6 +144,12 @@ class RelocationRules:
                    key=lambda m: len(m.source), default=None)
 
     def relocate(self, ref: ImageReference) -> ImageReference:
+        found = self._destinations.get(ref)
+        if found is None:
+            found = self._destinations[ref] = self._relocate(ref)
+        return found
+
+    def _relocate(self, ref: ImageReference) -> ImageReference:
         if self.is_relocated(ref):
             return ref
         name = ref.name

@@ -104,7 +104,9 @@ def to_json(inventory: Inventory, unique: bool = False) -> str:
         return "[]\n"
     import json  # here: a table (a pre-commit hook's output) needs no JSON encoder
 
-    return "[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n"
+    # The items are fresh trees of plain values: no cycle to look for.
+    encode = json.JSONEncoder(check_circular=False).encode
+    return "[\n" + ",\n".join(encode(item) for item in items) + "\n]\n"
 
 
 def to_yaml(inventory: Inventory, unique: bool = False) -> str:

@@ -126,6 +126,8 @@ def wrap(text: str, width: int | None, indent: str = "", subsequent: str = "    
         return [indent + text]
     import textwrap  # only at a terminal
 
+    # A word longer than a whole line (a file@tag citation) is cut: it could not
+    # stay whole without running past the terminal's edge anyway.
     return textwrap.wrap(text, width=max(width, 20), initial_indent=indent,
                          subsequent_indent=subsequent or indent,
-                         break_long_words=False, break_on_hyphens=False) or [indent]
+                         break_long_words=True, break_on_hyphens=False) or [indent]

@@ -96,6 +96,8 @@ def _allowed(path: Path_, image_paths: list[Path_], base: Any, overlay: Any) -> 
         return True
     if _holds_only_images(path, image_paths, base, overlay):
         return True
+    if _named_entry(path, overlay):
+        return True
     if path in outer:
         # A string holding an embedded document: compare inside it.
         old, new = (yaml.safe_load(_at(doc, path)) for doc in (base, overlay))
@@ -123,6 +125,34 @@ def _holds_only_images(path: Path_, image_paths: list[Path_], base: Any, overlay
     return bool(leaves) and all(
         _under(leaf, image_paths) or any(isinstance(t, str) and t in PULL_KEYS for t in leaf)
         for leaf in leaves)
+
+
+# What a container entry relocation adds for an image an operator derives holds
+# (docs/named-entries.md): its name, the image, what the operator sets only when it
+# picks the image itself (args), the pull policy; a bare entry keeps the order.
+ENTRY_KEYS = {"name", "image", "args", "imagePullPolicy"}
+
+
+def _named_entry(path: Path_, overlay: Any) -> bool:
+    """``path`` is a containers list, an item of one, or the args of one, that holds
+    only named entries: nothing else of a user's containers changes."""
+    lists = [i for i, t in enumerate(path) if t in ("containers", "initContainers")]
+    if not lists:
+        return False
+    at = lists[-1]
+    rest = path[at + 1:]
+    value = _at(overlay, path[: at + 1])
+    if not isinstance(value, list):
+        return False
+    if not rest:
+        items = value
+    elif len(rest) == 1 or (len(rest) == 2 and rest[1] == "args"):
+        items = [value[int(rest[0])]]
+    else:
+        return False
+    return all(isinstance(i, dict) and isinstance(i.get("name"), str)
+               and set(i) <= ENTRY_KEYS and ("image" in i or set(i) == {"name"})
+               for i in items)
 
 
 def _leaves(value: Any, path: Path_) -> list[Path_]:

@@ -86,6 +86,13 @@ K8SSANDRA = {
     ("docker.io/thelastpickle/cassandra-reaper:3.5.0", K8C, "/spec/reaper/containerImage",
      "block"),
     ("quay.io/k8ssandra/medusa:0.21.0", K8C, "/spec/medusa/containerImage", "block"),
+    # cass-operator's server-config-init (Cassandra 4.1: k8ssandra-client), from the
+    # ImageConfig v1.32.5 ships, at the entry relocation adds to each datacenter; the
+    # logger runs Vector's image (telemetry.vector.image), reported above.
+    ("docker.io/k8ssandra/k8ssandra-client:v0.8.8", K8C,
+     "/spec/cassandra/datacenters/0/initContainers/0/image", "implicit"),
+    ("docker.io/k8ssandra/k8ssandra-client:v0.8.8", K8C,
+     "/spec/cassandra/datacenters/1/initContainers/0/image", "implicit"),
     ("k8ssandra/k8ssandra-operator:v1.32.5", "Deployment k8ssandra/k8ssandra-operator",
      "/spec/template/spec/containers/0/image", "string"),
 }

@@ -49,6 +49,10 @@ def document_and_operations(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[
         operation: dict[str, Any] = {"op": kind, "path": draw(st.sampled_from(candidates))}
         if kind in ("add", "replace", "test"):
             operation["value"] = draw(st.one_of(scalars, st.just({"k": [1]})))
+            if kind == "test" and operation["value"] is None:
+                # kustomize passes a null test of an absent key, jsonpatch does not:
+                # checked on its own below (test_null_tests_an_absent_key).
+                operation["value"] = 0
         if kind in ("move", "copy"):
             operation["from"] = draw(st.sampled_from(candidates))
         operations.append(operation)
@@ -82,3 +86,19 @@ def test_unchanged_subtrees_are_shared_and_changed_ones_copied() -> None:
 def test_a_failed_test_says_which_path() -> None:
     with pytest.raises(PatchTestFailed, match="testing value /a failed: test failed"):
         apply_operations({"a": 1}, [{"op": "test", "path": "/a", "value": 2}])
+
+
+def test_null_tests_an_absent_key() -> None:
+    """As kustomize's JSON6902 (evanphx/json-patch) does, and kubectl kustomize in
+    tests/test_named_entries.py: ``test`` with null passes where a mapping lacks the
+    key or holds null, fails where it holds a value, and a missing parent or an
+    index out of range is an error."""
+    document = {"spec": {"a": None, "list": [1]}}
+    absent = [{"op": "test", "path": "/spec/b", "value": None},
+              {"op": "test", "path": "/spec/a", "value": None}]
+    assert apply_operations(document, absent) == document
+    with pytest.raises(PatchTestFailed):
+        apply_operations(document, [{"op": "test", "path": "/spec/list", "value": None}])
+    for path in ("/spec/nope/x", "/spec/list/1"):
+        with pytest.raises(PatchError):
+            apply_operations(document, [{"op": "test", "path": path, "value": None}])

@@ -151,7 +151,7 @@ spec:
         [(None, "/spec/serverImage", "implicit"),
          ("docker.io/k8ssandra/system-logger:v1.32.0", "/spec/systemLoggerImage", "implicit"),
          ("docker.io/k8ssandra/k8ssandra-client:v0.8.12",
-          "/spec/podTemplateSpec/spec/initContainers", "implicit")],
+          "/spec/podTemplateSpec/spec/initContainers/0/image", "implicit")],
         id="cassdc-without-imageconfig-uses-shipped-default",
     ),
     pytest.param(
@@ -294,3 +294,13 @@ def walk(
         if not frontier:
             break
     return found
+
+
+@pytest.mark.parametrize("tokens", [
+    (), ("a",), ("a", 0, "b"), ("a/b", "c"), ("~x", 1), ("", ""), ("a", ""), ("x~1/", "y"),
+    ("/",), ("~",), ("a", "b/c/d", 7)])
+def test_pointer_escapes_exactly_as_rfc_6901_says(tokens: tuple[str | int, ...]) -> None:
+    from kpatch.model import pointer
+
+    escaped = [str(t).replace("~", "~0").replace("/", "~1") for t in tokens]
+    assert pointer(tokens) == ("/" + "/".join(escaped) if tokens else "")

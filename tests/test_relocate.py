@@ -215,6 +215,8 @@ def test_vector_without_image_relocates_the_system_logger(upstream: Path, tmp_pa
         "registry.corp:5000/k8ssandra/cass-management-api:4.1.8-ubi",
         "registry.corp:5000/thelastpickle/cassandra-reaper:5.0.0",
         "registry.corp:5000/k8ssandra/system-logger:v1.30.2",
+        # cass-operator's config init container, as a datacenter initContainers entry.
+        "registry.corp:5000/k8ssandra/k8ssandra-client:v0.8.8",
     }
 
 

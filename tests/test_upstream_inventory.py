@@ -42,6 +42,16 @@ def test_multi_dc_stargate_cluster_pulls_only_implicit_images(upstream: Path) ->
          "/spec/cassandra/datacenters/0/stargate/containerImage", True),
         ("docker.io/stargateio/stargate-3_11:v1.0.77",
          "/spec/cassandra/datacenters/1/stargate/containerImage", True),
+        # cass-operator's sidecar and init container in every Cassandra pod, from the
+        # ImageConfig v1.32.5 ships; Cassandra 3.11: config-builder, not k8ssandra-client.
+        ("docker.io/k8ssandra/system-logger:v1.30.2",
+         "/spec/cassandra/datacenters/0/containers/1/image", True),
+        ("docker.io/k8ssandra/system-logger:v1.30.2",
+         "/spec/cassandra/datacenters/1/containers/1/image", True),
+        ("docker.io/datastax/cass-config-builder:1.0-ubi",
+         "/spec/cassandra/datacenters/0/initContainers/0/image", True),
+        ("docker.io/datastax/cass-config-builder:1.0-ubi",
+         "/spec/cassandra/datacenters/1/initContainers/0/image", True),
     }
     for use in inventory.uses:
         assert use.resource.kind == "K8ssandraCluster"
@@ -69,6 +79,11 @@ def test_single_dc_reaper_cluster(upstream: Path) -> None:
         # pkg/reaper/vector.go:57@v1.32.5).
         ("docker.io/k8ssandra/system-logger:v1.30.2", "/spec/reaper/telemetry/vector/image",
          True, True),
+        # cass-operator's containers in the Cassandra pod (Cassandra 4.1: k8ssandra-client).
+        ("docker.io/k8ssandra/system-logger:v1.30.2",
+         "/spec/cassandra/datacenters/0/containers/1/image", True, True),
+        ("docker.io/k8ssandra/k8ssandra-client:v0.8.8",
+         "/spec/cassandra/datacenters/0/initContainers/0/image", True, True),
     }
     assert inventory.warnings == [
         "k8ssandra-operator: no operator Deployment in the input and no --param "
@@ -85,6 +100,10 @@ def test_medusa_sample_partial_block_merges_with_defaults(upstream: Path) -> Non
         ("docker.io/k8ssandra/medusa:latest", "/spec/medusa/containerImage", False),
         ("docker.io/k8ssandra/cass-management-api:4.0.17-ubi",
          "/spec/cassandra/datacenters/0/serverImage", True),
+        ("docker.io/k8ssandra/system-logger:v1.30.2",
+         "/spec/cassandra/datacenters/0/containers/1/image", True),
+        ("docker.io/datastax/cass-config-builder:1.0-ubi",
+         "/spec/cassandra/datacenters/0/initContainers/0/image", True),
     }
     (medusa,) = [u for u in inventory.uses if u.component == "medusa"]
     assert medusa.reason is not None and "name from operator default" in medusa.reason

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import time
 import tracemalloc
 
 import pytest
+import yaml
 
 from kpatch.errors import KpatchError
 from kpatch.yamlio import LoadLimits, load_stream
@@ -132,3 +134,127 @@ def test_hostile_nesting_is_refused_before_libyaml_recurses(text: str) -> None:
     # libyaml's C composer segfaults around 30,000 levels: never get there.
     with pytest.raises(KpatchError, match="nests deeper than 500 levels"):
         load_stream(text, "deep.yaml")
+
+
+# Documents the one-pass builder hands (in whole or in part) to PyYAML's generic
+# constructor, and ones it builds itself: the data must be what PyYAML builds.
+_SHAPES = [
+    "a: 1\nb: [x, 2, 3.5, true, null, ~, '', \"q\"]\nc: {d: e}\n",
+    "k: 2024-01-02\nt: 2001-12-14t21:59:43.10-05:00\nbin: !!binary aGVsbG8=\n",
+    "2: one\n2.5: two\ntrue: three\nnull: four\n",
+    "base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n",
+    "seq: !!seq [a, b]\nmap: !!map {a: b}\nstr: !!str 12\nint: !!int '7'\n",
+    "? !!str complex\n: value\n",
+    "---\n---\nkind: A\n---\n# only a comment\n---\nkind: B\n",
+    "nested:\n  - - - deep: [1, {two: 2}]\n",
+    "set: !!set {a, b}\nomap: !!omap [{a: 1}, {b: 2}]\n",
+    "empty_map: {}\nempty_list: []\nnull_value:\n",
+    "ints: [0, 7, 10, 012, 0x1F, 0b11, -3, +4, 1_000, 190:20:30, 00, 123456789012345678901]\n",
+    "yes: no\nN: 1\n0o17: 0x1f\n1_000: 1:20\n.inf: -.inf\n",
+]
+
+
+@pytest.mark.parametrize("text", _SHAPES)
+def test_load_builds_what_pyyaml_builds(text: str) -> None:
+    expected = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
+    assert [d.data for d in load_stream(text)] == expected
+    assert [d.data for d in load_stream(text, track=False)] == expected
+
+
+def test_unhashable_keys_are_refused_as_pyyaml_does() -> None:
+    with pytest.raises(yaml.YAMLError, match="unhashable"):
+        list(yaml.load_all("? [complex, key]\n: value\n", Loader=yaml.CSafeLoader))
+    with pytest.raises(KpatchError, match="unhashable"):
+        load_stream("? [complex, key]\n: value\n")
+
+
+def test_positions_of_every_mapping_and_sequence() -> None:
+    text = "a:\n  b:\n    - x\n    - {c: d}\n  e: [1, 2]\nf:\n  <<: {g: 1}\n  h: 2\n"
+    doc = load_stream(text)[0]
+    data = doc.data
+    assert doc.line_of(data) == 1
+    assert doc.line_of(data["a"]) == 2
+    assert doc.line_of(data["a"]["b"]) == 3
+    assert doc.line_of(data["a"]["b"][1]) == 4
+    assert doc.line_of(data["a"]["e"]) == 5
+    assert doc.line_of(data["f"]) == 7  # built by PyYAML's constructor (merge key)
+    assert doc.line_of(data["a"], "e") == 5
+    assert data["f"] == {"g": 1, "h": 2}
+
+
+@pytest.mark.parametrize("text, line", [
+    ("a: 1\nb: 2\na: 3\n", 3),
+    ("outer:\n  - {x: 1, x: 2}\n", 2),
+    ("m:\n  <<: {k: 1}\n  j: 1\n  j: 2\n", 4),
+])
+def test_duplicate_keys_refused_on_every_path(text: str, line: int) -> None:
+    for track in (True, False):
+        with pytest.raises(KpatchError, match="duplicate key") as caught:
+            load_stream(text, track=track)
+        assert caught.value.location.line == line
+
+
+def test_a_plain_equals_sign_is_a_string_as_kubectl_reads_it() -> None:
+    for track in (True, False):
+        assert load_stream("x: =\ny: [=]\n", track=track)[0].data == {"x": "=", "y": ["="]}
+
+
+def test_bracket_depth_matches_a_plain_walk() -> None:
+    # The depth bound's C-level computation against the obvious loop: a closing
+    # bracket at depth 0 is ignored.
+    from kpatch.yamlio import _deepest_bracket_run
+
+    def walked(text: str) -> int:
+        depth = deepest = 0
+        for char in text:
+            if char in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif char in "]}" and depth:
+                depth -= 1
+        return deepest
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        text = "".join(rng.choice("[]{}a") for _ in range(rng.randint(0, 40)))
+        assert _deepest_bracket_run(text) == walked(text), text
+
+
+def _random_tree(rng: random.Random, depth: int) -> object:
+    if depth == 0 or rng.random() < 0.3:
+        return rng.choice(["x", "y z", 1, None, "a: b", "# not a comment"])
+    if rng.random() < 0.5:
+        return [_random_tree(rng, depth - 1) for _ in range(rng.randint(0, 3))]
+    keys = ["image", "name", "spec", "containers", "value", "a b", "true", "y"]
+    return {rng.choice(keys) + str(i % 2 or ""): _random_tree(rng, depth - 1)
+            for i in range(rng.randint(0, 4))}
+
+
+def _key_lines(node: yaml.Node, data: object, out: list[tuple[object, str, int]]) -> None:
+    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        for key_node, value_node in node.value:
+            out.append((data, key_node.value, key_node.start_mark.line + 1))
+            _key_lines(value_node, data[key_node.value], out)
+    elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):
+        for item_node, item in zip(node.value, data, strict=True):
+            _key_lines(item_node, item, out)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_every_key_line_is_where_the_key_is(seed: int) -> None:
+    # Lines of mapping keys against the parser's own marks, on random block and
+    # flow documents with comments and blank lines between entries.
+    rng = random.Random(seed)
+    tree = {"root": _random_tree(rng, 5), "tail": _random_tree(rng, 3)}
+    text = yaml.safe_dump(tree, default_flow_style=None if seed % 3 else False,
+                          sort_keys=False)
+    lines = text.split("\n")
+    for index in sorted(rng.sample(range(1, len(lines)), min(3, len(lines) - 1)), reverse=True):
+        indent = " " * (len(lines[index]) - len(lines[index].lstrip(" ")))
+        lines.insert(index, rng.choice(["", f"{indent}# comment", "#", "   "]))
+    text = "\n".join(lines)
+    doc = load_stream(text)[0]
+    expected: list[tuple[object, str, int]] = []
+    _key_lines(yaml.compose(text, Loader=yaml.SafeLoader), doc.data, expected)
+    for container, key, line in expected:
+        assert doc.line_of(container, key) == line, (key, line, text)

@@ -112,12 +112,23 @@ def image_moves(left: Sequence[Document], right: Sequence[Document],
     except KpatchError as exc:
         return MoveReport([], f"image moves not computed: {exc}")
     old = {_key(use): use for use in before.uses}
+    # An image an operator derives, written out by relocation as a list entry (a
+    # container the operator would add itself) is the same pull at the same place,
+    # found there as a written container image: matched by place, not component.
+    derived_at: dict[UseKey, list[UseKey]] = {}
+    for key, derived in old.items():
+        if derived.implicit:
+            derived_at.setdefault((*key[:4], None), []).append(key)
     moves = []
     seen = set()
     for use in after.uses:
         key = _key(use)
-        seen.add(key)
         was = old.get(key)
+        if was is None and not use.implicit:
+            unmatched = [k for k in derived_at.get((*key[:4], None), []) if k not in seen]
+            if unmatched:
+                key, was = unmatched[0], old[unmatched[0]]
+        seen.add(key)
         if was is not None and was.image == use.image:
             continue
         if use.shape in _SHOWN_BY_THE_FIELD_DIFF and (was is None or was.shape == use.shape):

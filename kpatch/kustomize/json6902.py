@@ -10,7 +10,6 @@ against jsonpatch, operation by operation, on generated documents.
 
 from __future__ import annotations
 
-import copy
 from functools import lru_cache
 from typing import Any
 
@@ -165,6 +164,26 @@ def _remove(writer: _Writer, tokens: list[str], path: str) -> Any:
     raise PatchError(f"cannot remove {path}: the parent is not a container")
 
 
+def _absent_member(writer: _Writer, tokens: list[str], path: str) -> bool:
+    """The pointer names a key its (existing) mapping does not have. kustomize's
+    JSON6902 passes ``test`` with value null there; a missing parent, or a list
+    index out of range, is an error as for any other value."""
+    if not tokens:
+        return False
+    parent = _get(writer.root, tokens[:-1], path)
+    return isinstance(parent, dict) and tokens[-1] not in parent
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a JSON value that shares nothing mutable with it (what
+    copy.deepcopy gives for JSON, without its memo and dispatch per node)."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
+
+
 def apply_operations(document: Any, operations: list[Any]) -> Any:
     """``document`` with the operations applied; ``document`` itself is not changed."""
     writer = _Writer(document)
@@ -177,18 +196,20 @@ def apply_operations(document: Any, operations: list[Any]) -> Any:
         if kind in ("add", "replace", "test") and "value" not in operation:
             raise PatchError(f"{kind} at {path} needs a value")
         if kind == "test":
+            if operation["value"] is None and _absent_member(writer, tokens, path):
+                continue  # as kustomize (evanphx/json-patch): null tests an absent key
             if not json_equal(writer.get(tokens, path), operation["value"]):
                 raise PatchTestFailed(f"testing value {path} failed: test failed")
             continue
         if kind == "add":
-            _add(writer, tokens, copy.deepcopy(operation["value"]), path)
+            _add(writer, tokens, _copied(operation["value"]), path)
         elif kind == "remove":
             _remove(writer, tokens, path)
         elif kind == "replace":
             writer.get(tokens, path)  # must exist
             if tokens:
                 _remove(writer, tokens, path)
-            _add(writer, tokens, copy.deepcopy(operation["value"]), path)
+            _add(writer, tokens, _copied(operation["value"]), path)
         elif kind in ("move", "copy"):
             source = operation.get("from")
             source_tokens = parse_pointer(source)
@@ -199,7 +220,7 @@ def apply_operations(document: Any, operations: list[Any]) -> Any:
                     and tokens != source_tokens:
                 raise PatchError(f"cannot move {source} into its own child {path}")
             value = (_remove(writer, source_tokens, str(source)) if kind == "move"
-                     else copy.deepcopy(_get(writer.root, source_tokens, str(source))))
+                     else _copied(_get(writer.root, source_tokens, str(source))))
             if kind == "move":
                 writer.wrote(source_tokens)
             _add(writer, tokens, value, path)

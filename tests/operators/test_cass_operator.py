@@ -20,6 +20,9 @@ from kpatch.operators.cass_operator.rules import (
     named_image,
     server_image,
 )
+from kpatch.reference import parse_reference
+from kpatch.relocate import RelocateOptions, plan_relocation
+from kpatch.relocation import RelocationRules
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "kpatch" / "operators" / "cass_operator"
@@ -159,6 +162,25 @@ def test_release_from_param_uses_what_the_release_ships(release: str) -> None:
     for use in result.uses:
         if use.image is not None:
             assert f"cass-operator {release} ships (assumed" in (use.reason or ""), use
+
+
+@pytest.mark.parametrize("release", sorted(PULLED))
+def test_release_from_param_relocates_every_pod_image(release: str) -> None:
+    """Each image the release's pods pull lands at its planned destination, the
+    k8ssandra-client one (no CR field holds it) through a podTemplateSpec
+    init container entry (docs/named-entries.md)."""
+    result = find_images([str(DATACENTERS)], InventoryOptions(
+        params={"cass-operator.operatorVersion": release}))
+    rules = RelocationRules.parse("registry.corp:5000/mirror")
+    plan = plan_relocation(result, RelocateOptions(rules))
+    _, images, unknown = PULLED[release]
+    assert {u.image for u in plan.unrelocated} == ({None} if unknown else set())
+    moved = {m.old: m.new for m in plan.moves}
+    assert set(moved) == images
+    assert all(new == str(rules.relocate(parse_reference(old or "")))
+               for old, new in moved.items())
+    entries = {m.old for m in plan.moves if m.how == "entry"}
+    assert entries == {i for i in images if "k8ssandra-client" in i}
 
 
 # -- the release table ----------------------------------------------------------

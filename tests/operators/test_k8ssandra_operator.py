@@ -112,6 +112,9 @@ STARGATE = "/spec/stargate/containerImage"
 STARGATE_VECTOR = "/spec/stargate/telemetry/vector/image"
 REAPER, MEDUSA = "/spec/reaper/containerImage", "/spec/medusa/containerImage"
 DC1 = "/spec/cassandra/datacenters/0"
+# cass-operator's own containers in the Cassandra pods (no CR field holds them): at
+# the datacenter's list entry relocation adds (the logger after a bare cassandra).
+LOGGER, CONFIG_INIT = f"{DC1}/containers/1/image", f"{DC1}/initContainers/0/image"
 
 RELEASES = {
     # oldest: JMX init container (auth on), Reaper's own init image, no Vector yet.
@@ -122,6 +125,10 @@ RELEASES = {
         ("docker.io/thelastpickle/cassandra-reaper:3.1.1", "/spec/reaper/initContainerImage"),
         ("docker.io/k8ssandra/medusa:0.11.3", MEDUSA),
         ("docker.io/library/busybox:1.34.1", f"{DC1}/jmxInitContainerImage"),
+        # cass-operator v1.10.0's shipped ImageConfig (config/manager/image_config.yaml);
+        # no containers field before v1.2.0: reported at the datacenter, not relocatable.
+        ("k8ssandra/system-logger:v1.10.0", f"{DC1}/containers"),
+        ("datastax/cass-config-builder:1.0.4-ubi7", f"{DC1}/initContainers"),
     },
     # a middle one: Vector from the code, the Medusa purge CronJob.
     "v1.20.0": {
@@ -131,6 +138,9 @@ RELEASES = {
         ("docker.io/thelastpickle/cassandra-reaper:3.6.1", REAPER),
         ("docker.io/k8ssandra/medusa:0.22.2", MEDUSA),
         ("bitnami/kubectl:1.29.3", "/spec/medusa"),
+        # cass-operator v1.22.1's shipped ImageConfig; Cassandra 4.0: config-builder.
+        ("cr.k8ssandra.io/k8ssandra/system-logger:v1.22.1", LOGGER),
+        ("cr.dtsx.io/datastax/cass-config-builder:1.0-ubi8", CONFIG_INIT),
     },
     # the first with an ImageConfig: Reaper and Medusa from it.
     "v1.27.0": {
@@ -139,6 +149,8 @@ RELEASES = {
         ("timberio/vector:0.26.0-alpine", STARGATE_VECTOR),
         ("docker.io/thelastpickle/cassandra-reaper:4.0.0-rc1", REAPER),
         ("docker.io/k8ssandra/medusa:0.25.0", MEDUSA),
+        ("docker.io/k8ssandra/system-logger:v1.27.1", LOGGER),
+        ("docker.io/datastax/cass-config-builder:1.0-ubi", CONFIG_INIT),
     },
     # the newest: Vector sidecars run the ImageConfig's system-logger.
     "v1.32.5": {
@@ -147,6 +159,8 @@ RELEASES = {
         ("docker.io/k8ssandra/system-logger:v1.30.2", STARGATE_VECTOR),
         ("docker.io/thelastpickle/cassandra-reaper:5.0.0", REAPER),
         ("docker.io/k8ssandra/medusa:0.29.1", MEDUSA),
+        ("docker.io/k8ssandra/system-logger:v1.30.2", LOGGER),
+        ("docker.io/datastax/cass-config-builder:1.0-ubi", CONFIG_INIT),
     },
 }
 
@@ -283,28 +297,49 @@ def test_upstream_manifests_are_all_found(upstream: Path) -> None:
 RELEASES_GIVEN = {PARAM: "v1.32.5", "cass-operator.operatorVersion": "v1.30.2"}
 
 
-def _cass_operator_gap(item: Any) -> bool:
-    """cass-operator's k8ssandra-client init container: derived for a standalone
-    CassandraDatacenter, but no field of it can carry the image (a podTemplateSpec
-    init container would): a cass-operator rule limit, not k8ssandra-operator's."""
-    return bool(item.resource.kind == "CassandraDatacenter"
-                and item.path == "/spec/podTemplateSpec/spec/initContainers")
+# cass-operator's containers in every Cassandra pod: the sidecar (server-system-logger,
+# which runs Vector when telemetry turns it on) and the init container
+# server-config-init (config-builder or k8ssandra-client), each reported for every
+# datacenter, whether derived, written in the CR or taken from an ImageConfig.
+POD_COMPONENTS = ({"system-logger", "vector", "containers:server-system-logger"},
+                  {"config-builder", "k8ssandra-client", "initContainers:server-config-init"})
+
+
+def _datacenters(inventory: Inventory) -> set[str]:
+    out = set()
+    for doc, rid in inventory.resources:
+        if rid.kind == "K8ssandraCluster":
+            for dc in (doc.data.get("spec") or {}).get("cassandra", {}).get("datacenters", []):
+                out.add(dc["metadata"]["name"])
+        elif rid.kind == "CassandraDatacenter":
+            out.add(str(rid.name))
+    return out
 
 
 def test_upstream_manifests_relocate_with_nothing_unknown(upstream: Path) -> None:
     """Every K8ssandraCluster, Reaper, Stargate and CassandraDatacenter manifest of the
-    operator's end-to-end tests, with the releases given: every image known and
-    relocated under the prefix (the planner's own exact-destination check runs too)."""
+    operator's end-to-end tests, with the releases given: every image known, each
+    datacenter's pods with cass-operator's logger and config init images, and
+    everything relocated under the prefix (the planner's own exact-destination check
+    runs too)."""
     rules = RelocationRules.parse("registry.corp:5000/mirror")
+    checked = 0
     for path in _manifests(upstream):
         inventory = find_images([str(path)], InventoryOptions(params=RELEASES_GIVEN))
         unknown = [(u.path, u.reason) for u in inventory.uses if u.image is None]
         assert not unknown, (path, unknown)
         assert inventory.warnings == [], path
+        pulled = {(e.get("datacenter"), e.get("component"))
+                  for u in inventory.uses if u.pulled for e in u.effective_for}
+        for datacenter in _datacenters(inventory):
+            for components in POD_COMPONENTS:
+                assert any((datacenter, c) in pulled for c in components), (
+                    path, datacenter, components)
+            checked += 1
         plan = plan_relocation(inventory, RelocateOptions(rules))
-        left = [u for u in plan.unrelocated if not _cass_operator_gap(u)]
-        assert left == [], (path, left)
+        assert plan.unrelocated == [], (path, plan.unrelocated)
         assert plan.moves, path
+    assert checked >= 60  # datacenters of ~50 clusters and the standalone ones
 
 
 OPERATOR_FIXTURE = Path("fixtures/k8ssandra-operator-v1.32.5/operator.yaml")
@@ -330,16 +365,11 @@ def test_upstream_relocation_exits_0(fixture: str, upstream: Path, tmp_path: Pat
         "resources: [" + ", ".join([*names, "operator.yaml"]) + "]\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["relocate", str(base), "--registry",
                                        "registry.corp:5000/mirror", "--output",
-                                       str(tmp_path / "overlay"), "--allow-unrelocated",
+                                       str(tmp_path / "overlay"),
                                        "--param", "cass-operator.operatorVersion=v1.30.2"])
     assert result.exit_code == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
-    assert all("not relocated" in line for line in warnings), warnings
-    # Only cass-operator's own gap (a standalone CassandraDatacenter's k8ssandra-client
-    # init container) may be left; every k8ssandra-operator image is relocated.
-    for line in result.stderr.splitlines():
-        if "not relocated" in line:
-            assert "CassandraDatacenter" in line and "initContainers" in line, line
+    assert warnings == [], warnings
 
 
 def test_upstream_without_release_names_the_assumption_once(upstream: Path,
@@ -358,3 +388,21 @@ def test_upstream_without_release_names_the_assumption_once(upstream: Path,
         "kpatch: warning: k8ssandra-operator: no operator Deployment in the input and no "
         "--param k8ssandra-operator.operatorVersion=VERSION: assuming the newest release "
         "kpatch knows, v1.32.5"]
+
+
+def test_pod_images_from_an_input_imageconfig_are_its_entries(tmp_path: Path) -> None:
+    """With the ImageConfig the operators read in the input, the Cassandra pods'
+    logger and config init images are that ImageConfig's entries (marked effective
+    for the datacenter; relocation edits the ImageConfig), not new CR entries."""
+    rule = "cass-pod-imageconfig-in-the-input-is-edited-not-the-cr"
+    (case,) = [c for c in CASES if c["rule"] == rule]
+    inventory = inventory_for(tmp_path, case["input"], {PARAM: case["release"]})
+    effective = {use.path: use.effective_for for use in inventory.uses
+                 if use.resource.kind == "ConfigMap"}
+    assert effective["/data/image_config.yaml#/images/system-logger"] == [
+        {"datacenter": "dc1", "component": "system-logger", "level": "imageconfig"}]
+    assert effective["/data/image_config.yaml#/images/k8ssandra-client"] == [
+        {"datacenter": "dc1", "component": "k8ssandra-client", "level": "imageconfig"}]
+    plan = plan_relocation(inventory, RelocateOptions(RelocationRules.parse("registry.corp:5000")))
+    assert plan.unrelocated == []
+    assert {m.how for m in plan.moves if "k8ssandra-client" in (m.old or "")} == {"imageconfig"}

@@ -301,7 +301,8 @@ def read_oper_config(ctx: RuleContext, operator: OperatorWorkload,
     if not isinstance(text, str):
         return f"ConfigMap {name!r} has no key {key!r} (mounted at {path})"
     try:
-        document = yaml.safe_load(text)
+        # libyaml's loader: the same YAML 1.1 safe types, without the pure-Python parser.
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         raise CassOperatorError(f"cass-operator cannot decode its --config file {path} "
                                 f"(ConfigMap {name!r} key {key!r})") from None

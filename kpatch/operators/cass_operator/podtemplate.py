@@ -7,11 +7,13 @@ Pure functions of the datacenter's spec, the release's ``pod`` rules
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kpatch.model import NamedEntry, entry_image_tokens
 from kpatch.operators.cass_operator.releases import CassOperatorError
 
 CASSANDRA = "cassandra"  # CassandraContainerName
@@ -41,6 +43,8 @@ class PodImage:
     # or "ignored" (written in the CR, but the operator does not use it)
     tokens: Tokens  # where it is written, or the CR field that would override it
     reason: str
+    # No CR field overrides it: the podTemplateSpec entry that would (relocation adds it).
+    entry: NamedEntry | None = None
 
 
 _SEMVER = re.compile(
@@ -49,13 +53,15 @@ _SEMVER = re.compile(
     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?$")
 
 
-def _semver_parts(version: str) -> tuple[tuple[int, int, int], list[str] | None] | None:
+@functools.lru_cache(maxsize=1024)
+def _semver_parts(version: str) -> tuple[tuple[int, int, int], tuple[str, ...] | None] | None:
+    # Cached: every datacenter of an install compares the same few versions.
     match = _SEMVER.match(version)
     if match is None:
         return None
     major, minor, patch, pre = match.groups()
     numbers = (int(major), int(minor or 0), int(patch or 0))
-    return numbers, (pre.split(".") if pre else None)
+    return numbers, (tuple(pre.split(".")) if pre else None)
 
 
 def semver_compare(a: str, b: str) -> int:
@@ -147,7 +153,8 @@ def make_image(spec: Mapping[str, Any], registry: ImageRegistry) -> tuple[str, s
 
 
 def _derived(component: str, container: str, tokens: Tokens, why: str,
-             compute: Callable[[], tuple[str, str]]) -> PodImage:
+             compute: Callable[[], tuple[str, str]],
+             entry: NamedEntry | None = None) -> PodImage:
     try:
         image, origin = compute()
     except CassOperatorError as exc:
@@ -157,7 +164,21 @@ def _derived(component: str, container: str, tokens: Tokens, why: str,
         return PodImage(component, container, None, "imageconfig", tokens,
                         f"{why}, but the ImageConfig names no {component} image: the pod "
                         "spec is rejected (a container needs an image)")
-    return PodImage(component, container, image, origin, tokens, why)
+    return PodImage(component, container, image, origin, tokens, why, entry)
+
+
+# What buildInitContainers sets on server-config-init only when it picks the
+# k8ssandra-client image itself (construct_podtemplatespec.go:398-401@v1.17.0,
+# 450-453@v1.32.0): a template entry that sets the image must carry them too.
+CLIENT_ARGS = ("config", "build")
+
+
+def client_entry(spec: Mapping[str, Any]) -> tuple[NamedEntry, Tokens]:
+    """The podTemplateSpec init container through which the k8ssandra-client image
+    can be set (no CR field holds it), and where its image is or would be."""
+    entry = NamedEntry(("spec", "podTemplateSpec", "spec", "initContainers"),
+                       SERVER_CONFIG_INIT, fields=(("args", list(CLIENT_ARGS)),))
+    return entry, entry_image_tokens({"spec": spec}, entry)
 
 
 def build_containers(spec: Mapping[str, Any], registry: ImageRegistry) -> list[PodImage]:
@@ -208,12 +229,12 @@ def build_init_containers(spec: Mapping[str, Any], annotations: Mapping[str, Any
                                 ("spec", "configBuilderImage"),
                                 "spec.configBuilderImage is not read when the configuration "
                                 "is built with k8ssandra-client (UseClientImage)"))
+        entry, tokens = client_entry(spec)
         out.append(_derived(
-            "k8ssandra-client", SERVER_CONFIG_INIT,
-            ("spec", "podTemplateSpec", "spec", "initContainers"),
+            "k8ssandra-client", SERVER_CONFIG_INIT, tokens,
             "init container server-config-init builds the configuration with "
             "k8ssandra-client (UseClientImage)",
-            lambda: (registry.get_named_image("k8ssandra-client"), "imageconfig")))
+            lambda: (registry.get_named_image("k8ssandra-client"), "imageconfig"), entry))
     else:
         written = _text(spec.get("configBuilderImage"))
         out.append(_derived(

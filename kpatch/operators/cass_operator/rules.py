@@ -278,7 +278,7 @@ def _record(ctx: RuleContext, rule: ImplicitRule, doc: Document, rid: ResourceId
         level = choice.level
     ctx.implicit(image=pod_image.image, resource=rid, tokens=pod_image.tokens, doc=doc,
                  profile=rule.profile, component=pod_image.component, reason=reason,
-                 effective={**effective, "level": level})
+                 effective={**effective, "level": level}, entry=pod_image.entry)
 
 
 def _same_pull(a: ImageReference, b: ImageReference) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpatch.errors import KpatchError
 from kpatch.model import text_or_none as _text
+from kpatch.operators.cass_operator import releases as cass_releases
 from kpatch.operators.cass_operator import rules as cass_rules
 
 if TYPE_CHECKING:
@@ -138,6 +139,17 @@ def image_string(image: Image) -> str | None:
 
 def server_image(ctx: RuleContext, release: Release, server_type: str,
                  version: str) -> tuple[str | None, str, str]:
+    """:func:`derive_server_image`, once per install for each release, server type
+    and version (an install holds many datacenters of few versions)."""
+    key = ("server_image", release.version, release.default_registry, server_type, version)
+    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = derive_server_image(ctx, release, server_type, version)
+    return found
+
+
+def derive_server_image(ctx: RuleContext, release: Release, server_type: str,
+                        version: str) -> tuple[str | None, str, str]:
     """The server image cass-operator derives for a datacenter k8ssandra-operator
     writes without serverImage: (image or None, reason, level). From v1.27.0 the
     ImageConfig k8ssandra-operator's install ships (or the input's); before, the one
@@ -167,25 +179,78 @@ def system_logger_image(ctx: RuleContext, release: Release) -> tuple[str | None,
     """The ``server-system-logger`` image cass-operator gives Cassandra pods (and,
     from v1.30.0, k8ssandra-operator's Reaper and Stargate Vector sidecars):
     ``GetSystemLoggerImage()`` of the ImageConfig in use."""
+    return pod_named_image(ctx, release, "system-logger")
+
+
+def pod_named_image(ctx: RuleContext, release: Release,
+                    name: str) -> tuple[str | None, str, str]:
+    """:func:`derive_pod_named_image`, once per install, release and name (every
+    datacenter's pods ask)."""
+    key = ("pod_named_image", release.version, release.default_registry, name)
+    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = derive_pod_named_image(ctx, release, name)
+    return found
+
+
+def derive_pod_named_image(ctx: RuleContext, release: Release,
+                           name: str) -> tuple[str | None, str, str]:
+    """``images.<name>`` (system-logger, config-builder, k8ssandra-client) as
+    cass-operator puts it into the Cassandra pods of this install: (image or None,
+    reason, level). From v1.27.0 the v1beta2 ImageConfig k8ssandra-operator's
+    install ships (or the input's); before, the one cass-operator reads (the
+    input's, else the one the cass-operator release k8ssandra-operator installs
+    ships)."""
     config = image_config_in_use(ctx, release)
     if config is not None:
-        image = image_string(registry_image(config.data, "system-logger"))
+        image = image_string(registry_image(config.data, name))
         if image is None:
-            return None, f"{config.description} has no images.system-logger", "unknown"
-        return image, f"system-logger of {config.description}", config.level
+            return None, f"{config.description} has no images.{name}", "unknown"
+        return image, f"{name} of {config.description}", config.level
     cass_release, _ = cass_operator_release(release)
     choice = cass_choice(ctx, release)
     data = choice.data if choice.level == "imageconfig" else None
     description = choice.description if data is not None else (
         f"the ImageConfig cass-operator {cass_release} ships")
     try:
-        named = cass_rules.named_image(data, "system-logger", cass_release)
+        named = cass_rules.named_image(data, name, cass_release)
     except KpatchError as exc:
-        return None, f"system-logger unknown: {exc.message} ({description})", "unknown"
+        return None, f"{name} unknown: {exc.message} ({description})", "unknown"
     if not named:
-        return None, f"{description} has no images.system-logger", "unknown"
-    return (named, f"system-logger of {description}",
+        return None, f"{description} has no images.{name}", "unknown"
+    return (named, f"{name} of {description}",
             "imageconfig" if data is not None else "release")
+
+
+def embedded_image_config(ctx: RuleContext, release: Release) -> EmbeddedDocument | None:
+    """The input's ImageConfig document the Cassandra pods' named images come
+    from, when they come from the input (relocation then edits it)."""
+    key = ("embedded_image_config", release.version, release.default_registry)
+    if key not in ctx.memo:  # asked for every datacenter of an install
+        config = image_config_in_use(ctx, release)
+        if config is not None:
+            ctx.memo[key] = config.embedded if config.level == "imageconfig" else None
+        else:
+            choice = cass_choice(ctx, release)
+            ctx.memo[key] = choice.embedded if choice.level == "imageconfig" else None
+    found: EmbeddedDocument | None = ctx.memo[key]
+    return found
+
+
+def cass_pod_rules(release: Release) -> tuple[dict[str, Any], str, bool]:
+    """cass-operator's pod rules (releases.yaml ``pod``) for the release this
+    k8ssandra-operator release installs: (rules, that release, whether the table
+    has that release itself)."""
+    ref, _ = cass_operator_release(release)
+    found = _cass_release_rows.get(ref)
+    if found is None:
+        found = _cass_release_rows[ref] = cass_releases.release_for(ref or "unknown")
+    return found.row["pod"], ref, found.exact
+
+
+# cass-operator release rows by the release a k8ssandra-operator release pins:
+# asked for every datacenter of an install.
+_cass_release_rows: dict[str, cass_releases.ReleaseInUse] = {}
 
 
 def named_image(ctx: RuleContext, release: Release, name: str) -> tuple[Image | None, str, str]:
@@ -193,4 +258,10 @@ def named_image(ctx: RuleContext, release: Release, name: str) -> tuple[Image | 
     config = image_config_in_use(ctx, release)
     if config is None:
         return None, f"k8ssandra-operator {release.version} reads no ImageConfig", "unknown"
-    return registry_image(config.data, name), config.description, config.level
+    # Once per install and image name (Reaper and Medusa ask for every cluster);
+    # each caller gets its own copy to change.
+    key = ("named_image", release.version, release.default_registry, name)
+    image: Image | None = ctx.memo.get(key)
+    if image is None:
+        image = ctx.memo[key] = registry_image(config.data, name)
+    return dict(image), config.description, config.level

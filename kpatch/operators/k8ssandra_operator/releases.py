@@ -50,6 +50,7 @@ class Release:
         return f"releases.yaml {key}@{self.version}"
 
 
+@functools.lru_cache(maxsize=1024)
 def version_key(version: str) -> tuple[int, int, int]:
     match = _VERSION.match(version)
     if match is None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kpatch.implicit import RuleContext
-from kpatch.model import ImageUse, ResourceId, lookup
+from kpatch.model import ImageUse, NamedEntry, ResourceId, entry_image_tokens, lookup
 from kpatch.model import text_or_none as _text
+from kpatch.operators.cass_operator import podtemplate
 from kpatch.operators.k8ssandra_operator import cass
 from kpatch.operators.k8ssandra_operator.releases import Release, release_in_use
 from kpatch.reference import parse_reference
@@ -280,6 +281,12 @@ class _Resolver:
                level: str, **scope: Any) -> None:
         """The image pulled through ``tokens``: the written reference there (corrected
         to what the operator really pulls), else an implicit use."""
+        self.pulled_at(image, tokens, component, reason, level, None, scope)
+
+    def pulled_at(self, image: str | None, tokens: Tokens, component: str, reason: str,
+                  level: str, entry: NamedEntry | None, scope: dict[str, Any]) -> None:
+        """``pulled``, where no field holds the image: ``entry`` is the list entry
+        relocation writes it into."""
         effective = {**scope, "component": component, "level": level}
         written = self.ctx.written(self.rid, tokens)
         if written is not None and image is not None:
@@ -288,7 +295,7 @@ class _Resolver:
             return
         self.ctx.implicit(image=image, resource=self.rid, tokens=tokens, doc=self.doc,
                           profile=self.rule.profile, component=component,
-                          reason=f"{reason}; {self.about}", effective=effective)
+                          reason=f"{reason}; {self.about}", effective=effective, entry=entry)
 
     def mark(self, tokens: Tokens, **effective: Any) -> bool:
         written = self.ctx.written(self.rid, tokens)
@@ -575,7 +582,107 @@ def _datacenter_pod(resolver: _Resolver, config: dict[str, Any], dc: dict[str, A
             resolver.pulled(image, (*base, "serverImage"), "server", reason, level, **scope)
     _per_node_init(resolver, config, dc, base, scope, tokens_computed)
     _jmx_init(resolver, config, dc, base, scope)
+    _cass_operator_containers(resolver, config, dc, base, name, server_type, images)
     return images
+
+
+def _cass_operator_containers(resolver: _Resolver, config: dict[str, Any], dc: dict[str, Any],
+                              base: Tokens, name: str, server_type: str,
+                              images: dict[str, str]) -> None:
+    """What cass-operator adds to every Cassandra pod of the CassandraDatacenter
+    k8ssandra-operator writes (NewDatacenter, pkg/cassandra/datacenter.go:183
+    @v1.32.5, passes the merged containers as its podTemplateSpec): the
+    ``server-system-logger`` sidecar and the ``server-config-init`` init container
+    (buildContainers / buildInitContainers, construct_podtemplatespec.go:673,425
+    @v1.32.0 of cass-operator), unless a template container of that name sets the
+    image. The K8ssandraCluster has no field for these images but those
+    containers, so relocation adds the named entry to the datacenter's list
+    (merged by name over the cluster's, pkg/goalesce/utils.go:30@v1.32.5)."""
+    release = resolver.release
+    rules, cass_release, exact = cass.cass_pod_rules(release)
+    installed = f"cass-operator {cass_release or 'unknown'}"
+    scope = {"datacenter": name}
+    version = _text(config.get("serverVersion")) or ""
+    if not version:
+        # No serverVersion: k8ssandra-operator writes no CassandraDatacenter
+        # (ValidateDatacenterConfig, controllers/k8ssandra/dcconfigs.go:108@v1.32.5),
+        # so there are no pods (the server image is reported unknown when not set).
+        return
+    source = _map(release.row["vector"].get("cassandra"))
+    vector_logger = bool(source) and source.get("from") != "code" and is_vector_enabled(
+        config.get("telemetry"))
+    if "server-system-logger" not in images and not vector_logger:
+        names = [_map(c).get("name") for c in _list(config.get("containers"))]
+        before = () if "cassandra" in names else ("cassandra",)
+        _cass_named(resolver, dc, base, "containers", podtemplate.SYSTEM_LOGGER,
+                    "system-logger", f"sidecar server-system-logger, added by {installed}",
+                    (), before, scope)
+    if "server-config-init" in images:
+        return
+    spec = {"serverType": server_type, "serverVersion": version}
+    annotations = {**_map(lookup(config, ("metadata", "annotations"))),
+                   **_map(lookup(dc, ("metadata", "annotations")))}
+    if podtemplate.use_client_image(spec, annotations, rules):
+        if not exact:
+            why = (f"server-config-init: which image {installed} uses is unknown: kpatch's "
+                   f"cass-operator table has no release {cass_release!r}")
+            _cass_named(resolver, dc, base, "initContainers", podtemplate.SERVER_CONFIG_INIT,
+                        None, why, (), (), scope)
+            return
+        _cass_named(resolver, dc, base, "initContainers", podtemplate.SERVER_CONFIG_INIT,
+                    "k8ssandra-client", f"init container server-config-init builds the "
+                    f"configuration with k8ssandra-client (UseClientImage of {installed})",
+                    (("args", list(podtemplate.CLIENT_ARGS)),), (), scope)
+    else:
+        _cass_named(resolver, dc, base, "initContainers", podtemplate.SERVER_CONFIG_INIT,
+                    "config-builder", f"init container server-config-init runs the config "
+                    f"builder, added by {installed}", (), (), scope)
+
+
+def _cass_named(resolver: _Resolver, dc: dict[str, Any], base: Tokens, key: str,
+                container: str, component: str | None, why: str,
+                fields: tuple[tuple[str, Any], ...], before: tuple[str, ...],
+                scope: dict[str, Any]) -> None:
+    """Report the image ``images.<component>`` that cass-operator gives the
+    container ``container`` (None: unknown, ``why`` says so), at the datacenter's
+    ``key`` list entry relocation would add."""
+    release = resolver.release
+    list_tokens = _entry_list(resolver, dc, base, key)
+    entry = NamedEntry(list_tokens, container, fields, before) if list_tokens else None
+    tokens = entry_image_tokens(resolver.doc.data, entry) if entry else (*base, key)
+    label = component or "server-config-init"
+    if component is None:
+        resolver.pulled(None, tokens, label, why, "unknown", **scope)
+        return
+    image, reason, level = cass.pod_named_image(resolver.ctx, release, component)
+    embedded = cass.embedded_image_config(resolver.ctx, release)
+    if image is not None and embedded is not None:
+        written = resolver.ctx.written(embedded.resource,
+                                       (*embedded.tokens, "#", "images", component))
+        if written is not None and written.image == image:
+            resolver.ctx.mark_effective(written, **scope, component=component,
+                                        level="imageconfig")
+            return
+    if entry is None and image is not None:
+        reason += (f"; k8ssandra-operator {release.version} has no {key} field to set it "
+                   "in (from v1.2.0): relocate it through cass-operator's ImageConfig")
+    resolver.pulled_at(image, tokens, component, f"{why}: {reason}", level, entry, scope)
+
+
+def _entry_list(resolver: _Resolver, dc: dict[str, Any], base: Tokens,
+                key: str) -> Tokens | None:
+    """The list a container entry for one datacenter goes into: the datacenter's
+    (merged by name over the cluster's from v1.5.0); before v1.5.0 a datacenter
+    list replaces the cluster's whole (Coalesce, pkg/cassandra/datacenter.go
+    @v1.4.1), so a cluster list the datacenter does not replace takes it. None
+    before v1.2.0 (no such field)."""
+    release = resolver.release
+    if not release.at_least("v1.2.0"):
+        return None
+    if not release.at_least("v1.5.0") and not _list(dc.get(key)) and _list(
+            lookup(resolver.doc.data, ("spec", "cassandra", key))):
+        return ("spec", "cassandra", key)
+    return (*base, key)
 
 
 def _per_node_init(resolver: _Resolver, config: dict[str, Any], dc: dict[str, Any],
