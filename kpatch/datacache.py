@@ -46,12 +46,15 @@ PARSER_MODULES = ("yamlio.py", "profile.py")
 PACKAGE = Path(__file__).resolve().parent
 
 
-def cache_dir() -> Path:
+def cache_dir() -> Path | None:
+    """Where the cache lives; None (no cache) when there is no home folder to put
+    it in. A relative XDG_CACHE_HOME is ignored, as the XDG spec says."""
     given = os.environ.get("KPATCH_CACHE_DIR")
     if given:
         return Path(given)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kpatch"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path(os.path.expanduser("~")) / ".cache"
+    return base / "kpatch" if base.is_absolute() else None
 
 
 def parser_key() -> tuple[str, ...] | None:
@@ -110,8 +113,11 @@ def load_derived(name: str, key: tuple[Any, ...]) -> Any:
     """What ``store_derived`` kept under ``name`` for exactly ``key`` (which must
     hold everything the value was computed from), or None: no file, an unreadable
     or corrupt one, or one written for another key."""
+    folder = cache_dir()
+    if folder is None:
+        return None
     try:
-        stored = marshal.loads((cache_dir() / f"{name}.marshal").read_bytes())
+        stored = marshal.loads((folder / f"{name}.marshal").read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
         return None
     if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == CACHE_FORMAT \
@@ -123,7 +129,9 @@ def load_derived(name: str, key: tuple[Any, ...]) -> Any:
 def store_derived(name: str, key: tuple[Any, ...], value: Any) -> None:
     """Keep ``value`` (plain data marshal can hold) for ``load_derived``, in
     ``cache_dir()/NAME.marshal``; replaces what was kept under ``name`` before."""
-    _write_cache(cache_dir() / f"{name}.marshal", key, value)
+    folder = cache_dir()
+    if folder is not None:
+        _write_cache(folder / f"{name}.marshal", key, value)
 
 
 def parse_files(files: Sequence[tuple[str, Path]], parse: Callable[[str, str], Any],
@@ -138,7 +146,10 @@ def parse_files(files: Sequence[tuple[str, Path]], parse: Callable[[str, str], A
     key = parser_key()
     if key is None:
         return [(shown, parse(text, shown)) for shown, text in texts]
-    path = cache_file or cache_dir() / "builtin-profiles.marshal"
+    folder = cache_dir()
+    path = cache_file or (folder / "builtin-profiles.marshal" if folder else None)
+    if path is None:
+        return [(shown, parse(text, shown)) for shown, text in texts]
     cached = _read_cache(path, key)
     out: list[tuple[str, Any]] = []
     fresh: dict[str, tuple[str, Any]] = {}

@@ -164,3 +164,19 @@ def test_images_prints_the_same_with_a_cold_warm_or_corrupt_cache(tmp_path: Path
         outputs.append(done.stdout)
         assert (tmp_path / "builtin-profiles.marshal").is_file()
     assert outputs[0] == outputs[1] == outputs[2] and '"redislabs/operator' in outputs[0]
+
+
+def test_the_cache_folder_follows_xdg_and_ignores_a_relative_one(tmp_path: Path) -> None:
+    manifest = str(FIXTURES / "redis-enterprise" / "bundle.yaml")
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("KPATCH_CACHE_DIR", "XDG_CACHE_HOME")}
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    for xdg, expected in (("relative/cache", home / ".cache" / "kpatch"),
+                          (str(tmp_path / "xdg"), tmp_path / "xdg" / "kpatch")):
+        env = {**base, "HOME": str(home), "XDG_CACHE_HOME": xdg}
+        subprocess.run([sys.executable, "-m", "kpatch", "images", manifest], cwd=work,
+                       capture_output=True, env=env, check=True)
+        assert sorted(p.name for p in expected.iterdir()) == [
+            "builtin-profiles-checked.marshal", "builtin-profiles.marshal"]
+    assert list(work.iterdir()) == []  # nothing written relative to the working folder
