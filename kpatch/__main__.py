@@ -1,3 +1,3 @@
-from kpatch.cli import main
+from kpatch.console import run
 
-main()
+run()

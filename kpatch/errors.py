@@ -8,8 +8,8 @@ from the documented table in docs/exit-codes.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class ExitCode(IntEnum):
@@ -22,8 +22,7 @@ class ExitCode(IntEnum):
     UNRELOCATED = 3
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     file: str | None = None
     line: int | None = None
     resource: str | None = None
@@ -73,8 +72,7 @@ class KpatchError(Exception):
     ) -> KpatchError:
         """Fill in location parts that are still unknown; known parts win."""
         loc = self.location
-        self.location = replace(
-            loc,
+        self.location = loc._replace(
             file=loc.file or file,
             line=loc.line or line,
             resource=loc.resource or resource,

@@ -13,11 +13,11 @@ proportion to the resource it resolves, not to the size of the install.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kpatch.errors import KpatchError
 from kpatch.model import ImageUse, NamedEntry, ResourceId, pointer
+from kpatch.records import Record
 from kpatch.reference import parse_reference
 
 if TYPE_CHECKING:
@@ -30,8 +30,7 @@ OPERATOR_WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "Pod", "ClusterServiceVersion"})
 
 
-@dataclass(frozen=True)
-class OperatorRelease:
+class OperatorRelease(NamedTuple):
     """The release of an operator in use, and how kpatch knows it."""
 
     version: str
@@ -40,27 +39,52 @@ class OperatorRelease:
     flavour: str | None = None  # e.g. which repository the operator image came from
 
 
-@dataclass
-class RuleContext:
+class RuleContext(Record):
+    """What implicit-image rules see of the install, and what they add to it.
+    (A record, not a dataclass: kpatch.records.)"""
+
     resources: list[tuple[Document, ResourceId]]
     uses: list[ImageUse]
     embedded: list[EmbeddedDocument]
     profiles: dict[str, Profile]
-    params: dict[str, str] = field(default_factory=dict)  # "profile.name" -> value
+    params: dict[str, str]  # "profile.name" -> value
     # Implicit uses created so far, by (resource, path, image): rules merge into them.
-    created: dict[tuple[ResourceId, str, str | None], ImageUse] = field(default_factory=dict)
+    created: dict[tuple[ResourceId, str, str | None], ImageUse]
     # Implicit uses in creation order (the inventory takes each rule's new ones).
-    created_order: list[ImageUse] = field(default_factory=list)
+    created_order: list[ImageUse]
     # Warnings for the user, in order, each once (the CLI prints them to stderr).
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
     # Memo for per-install answers (the ImageConfig in use, an operator's release).
-    memo: dict[Any, Any] = field(default_factory=dict)
+    memo: dict[Any, Any]
     # What relocation needs to know of the release a rule resolved with, by
     # profile (e.g. cass-operator's built-in repositories at that release).
-    hints: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _by_location: dict[tuple[ResourceId, tuple[str | int, ...]], ImageUse] | None = field(
-        default=None, repr=False)
-    _by_resource: dict[ResourceId, list[ImageUse]] | None = field(default=None, repr=False)
+    hints: dict[str, dict[str, Any]]
+    _by_location: dict[tuple[ResourceId, tuple[str | int, ...]], ImageUse] | None
+    _by_resource: dict[ResourceId, list[ImageUse]] | None
+    _NOT_SHOWN = frozenset({"_by_location", "_by_resource"})
+
+    def __init__(
+        self, resources: list[tuple[Document, ResourceId]], uses: list[ImageUse],
+        embedded: list[EmbeddedDocument], profiles: dict[str, Profile],
+        params: dict[str, str] | None = None,
+        created: dict[tuple[ResourceId, str, str | None], ImageUse] | None = None,
+        created_order: list[ImageUse] | None = None, warnings: list[str] | None = None,
+        memo: dict[Any, Any] | None = None, hints: dict[str, dict[str, Any]] | None = None,
+        _by_location: dict[tuple[ResourceId, tuple[str | int, ...]], ImageUse] | None = None,
+        _by_resource: dict[ResourceId, list[ImageUse]] | None = None,
+    ) -> None:
+        self.resources = resources
+        self.uses = uses
+        self.embedded = embedded
+        self.profiles = profiles
+        self.params = {} if params is None else params
+        self.created = {} if created is None else created
+        self.created_order = [] if created_order is None else created_order
+        self.warnings = [] if warnings is None else warnings
+        self.memo = {} if memo is None else memo
+        self.hints = {} if hints is None else hints
+        self._by_location = _by_location
+        self._by_resource = _by_resource
 
     def param(self, profile: str, name: str) -> str | None:
         return self.params.get(f"{profile}.{name}")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kpatch.errors import KpatchError
 from kpatch.implicit import Rule, RuleContext
@@ -21,38 +21,69 @@ from kpatch.locate import NEVER_SCANNED, EmbeddedDocument, Locator, resource_id
 from kpatch.model import ImageUse, ResourceId
 from kpatch.operators import RULE_NAMES, rule_function
 from kpatch.profile import ImplicitRule, Profile, load_profiles
-from kpatch.render import Rendered, is_kustomization_dir, render_tree, rendered_message
-from kpatch.sourcemap import map_to_sources
+from kpatch.records import Record
 from kpatch.yamlio import Document, LoadLimits, load_stream, read_stdin_text
+
+if TYPE_CHECKING:
+    from kpatch.render import Rendered
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-@dataclass
-class InventoryOptions:
-    profiles: Sequence[str] = ()
-    profile_files: Sequence[str] = ()
-    params: dict[str, str] = field(default_factory=dict)
-    renderer: str = "auto"
-    limits: LoadLimits = field(default_factory=LoadLimits)
+class InventoryOptions(Record):
+    """What to inventory with: profiles, profile files, --param values, renderer, limits.
+    (A record, not a dataclass: kpatch.records.)"""
+
+    profiles: Sequence[str]
+    profile_files: Sequence[str]
+    params: dict[str, str]
+    renderer: str
+    limits: LoadLimits
+
+    def __init__(self, profiles: Sequence[str] = (), profile_files: Sequence[str] = (),
+                 params: dict[str, str] | None = None, renderer: str = "auto",
+                 limits: LoadLimits | None = None) -> None:
+        self.profiles = profiles
+        self.profile_files = profile_files
+        self.params = {} if params is None else params
+        self.renderer = renderer
+        self.limits = LoadLimits() if limits is None else limits
 
 
-@dataclass
-class Inventory:
+class Inventory(Record):
+    """Every image an install pulls, with the resources and profiles it was found with.
+    (A record, not a dataclass: kpatch.records.)"""
+
     uses: list[ImageUse]
     resources: list[tuple[Document, ResourceId]]
     embedded: list[EmbeddedDocument]
     profiles: list[Profile]
-    renderer: str | None = None
-    renderer_note: str | None = None  # "rendered PATH with ...", one line per tree
+    renderer: str | None
+    renderer_note: str | None  # "rendered PATH with ...", one line per tree
     # The --param values the implicit rules ran with (a re-inventory needs them).
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str]
     # Per profile, what the rules learned of the release in use that relocation
     # needs (RuleContext.hints).
-    hints: dict[str, dict[str, object]] = field(default_factory=dict)
+    hints: dict[str, dict[str, object]]
     # What the user should know (an assumed release, a parameter that contradicts
     # the input), in order, each once.
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
+
+    def __init__(self, uses: list[ImageUse], resources: list[tuple[Document, ResourceId]],
+                 embedded: list[EmbeddedDocument], profiles: list[Profile],
+                 renderer: str | None = None, renderer_note: str | None = None,
+                 params: dict[str, str] | None = None,
+                 hints: dict[str, dict[str, object]] | None = None,
+                 warnings: list[str] | None = None) -> None:
+        self.uses = uses
+        self.resources = resources
+        self.embedded = embedded
+        self.profiles = profiles
+        self.renderer = renderer
+        self.renderer_note = renderer_note
+        self.params = {} if params is None else params
+        self.hints = {} if hints is None else hints
+        self.warnings = [] if warnings is None else warnings
 
     def unique(self) -> list[tuple[str, list[ImageUse]]]:
         """Uses grouped by normalized image, in order of first appearance."""
@@ -93,14 +124,23 @@ def manifest_files(folder: Path) -> list[Path]:
     return found
 
 
-@dataclass
-class LoadedInputs:
+class LoadedInputs(Record):
+    """The documents of every input, and the renderer that produced them (if any)."""
+
     documents: list[Document]
-    renderer: str | None = None
-    renderer_note: str | None = None
+    renderer: str | None
+    renderer_note: str | None
     # Source file of a rendered resource -> "DIR (rendered)": what a use is
     # attributed to when a transformation rebuilt its field (no line to give).
-    rendered_files: dict[str, str] = field(default_factory=dict)
+    rendered_files: dict[str, str]
+
+    def __init__(self, documents: list[Document], renderer: str | None = None,
+                 renderer_note: str | None = None,
+                 rendered_files: dict[str, str] | None = None) -> None:
+        self.documents = documents
+        self.renderer = renderer
+        self.renderer_note = renderer_note
+        self.rendered_files = {} if rendered_files is None else rendered_files
 
 
 # load_inputs results shared while ``shared_inputs`` is active: the overlays
@@ -165,7 +205,9 @@ def _load_inputs(
         path = Path(raw)
         if not path.exists():
             raise KpatchError("no such file or directory", file=raw)
-        if is_kustomization_dir(path):
+        if _is_kustomization_dir(path):
+            from kpatch.render import render_tree, rendered_message
+
             rendered = render_tree(path, renderer_name, limits, track_sources=True)
             used = rendered.renderer
             notes.append(rendered_message(raw, used, rendered.fallback_reason))
@@ -188,6 +230,8 @@ def _rendered_documents(raw: str, rendered: Rendered, limits: LoadLimits,
     """A rendered tree's documents: mapped to their source files when kpatch
     rendered it itself, else the rendered stream ("DIR (rendered)", its lines
     those of `kubectl kustomize DIR`)."""
+    from kpatch.sourcemap import map_to_sources
+
     label = f"{raw} (rendered)"
     if rendered.resources is not None and rendered.sources is not None:
         try:
@@ -309,6 +353,16 @@ def find_images(paths: Sequence[str], options: InventoryOptions | None = None,
             use.file = loaded.rendered_files[use.file]
     inventory.uses[:0] = chart_uses
     return inventory
+
+
+def _is_kustomization_dir(path: Path) -> bool:
+    # The renderer is imported only for a directory: a pre-commit hook's run on
+    # plain files never loads it.
+    if not path.is_dir():
+        return False
+    from kpatch.render import is_kustomization_dir
+
+    return is_kustomization_dir(path)
 
 
 def _beside_chart(path: str) -> bool:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from kpatch.errors import KpatchError
 from kpatch.model import ImageUse, ResourceId, lookup, pointer
 from kpatch.profile import BLOCK_PARTS, FieldSpec, KindMatch, Profile, Segment
+from kpatch.records import Record
 from kpatch.reference import ImageReference, parse_reference
 from kpatch.yamlio import Document, LoadLimits, load_stream
 
@@ -46,14 +46,21 @@ POD_SPEC_LISTS = (("containers", "container"), ("initContainers", "init-containe
 GENERIC_PROFILE = "generic"
 
 
-@dataclass
-class EmbeddedDocument:
-    """A YAML document found inside a string field (an ImageConfig in a ConfigMap)."""
+class EmbeddedDocument(Record):
+    """A YAML document found inside a string field (an ImageConfig in a ConfigMap).
+    (A record, not a dataclass: kpatch.records.)"""
 
     document: Document
     outer: Document
     resource: ResourceId
     tokens: tuple[str | int, ...]  # of the string field in the outer resource
+
+    def __init__(self, document: Document, outer: Document, resource: ResourceId,
+                 tokens: tuple[str | int, ...]) -> None:
+        self.document = document
+        self.outer = outer
+        self.resource = resource
+        self.tokens = tokens
 
     @property
     def api_version(self) -> str:
@@ -64,10 +71,16 @@ class EmbeddedDocument:
         return str(self.document.data.get("kind", ""))
 
 
-@dataclass
-class LocateResult:
-    uses: list[ImageUse] = field(default_factory=list)
-    embedded: list[EmbeddedDocument] = field(default_factory=list)
+class LocateResult(Record):
+    """What locating one resource found: image uses and embedded documents."""
+
+    uses: list[ImageUse]
+    embedded: list[EmbeddedDocument]
+
+    def __init__(self, uses: list[ImageUse] | None = None,
+                 embedded: list[EmbeddedDocument] | None = None) -> None:
+        self.uses = [] if uses is None else uses
+        self.embedded = [] if embedded is None else embedded
 
 
 class FieldIndex:
@@ -165,15 +178,22 @@ def _type_name(value: Any) -> str:
 Found = tuple[Any, "str | int", Any, "tuple[str | int, ...]"]
 
 
-@dataclass
-class SpecTrie:
+class SpecTrie(Record):
     """Field-spec paths merged on their common prefixes; ``ends`` holds (order,
     spec) of each spec whose path ends at this node."""
 
-    children: dict[Segment, SpecTrie] = field(default_factory=dict)
-    ends: list[tuple[int, FieldSpec]] = field(default_factory=list)
-    _steps: list[tuple[str, bool, SpecTrie, list[tuple[int, FieldSpec]], bool]] | None = field(
-        default=None, repr=False, compare=False)
+    children: dict[Segment, SpecTrie]
+    ends: list[tuple[int, FieldSpec]]
+    _steps: list[tuple[str, bool, SpecTrie, list[tuple[int, FieldSpec]], bool]] | None
+    _NOT_SHOWN = _NOT_COMPARED = frozenset({"_steps"})
+
+    def __init__(self, children: dict[Segment, SpecTrie] | None = None,
+                 ends: list[tuple[int, FieldSpec]] | None = None,
+                 _steps: list[tuple[str, bool, SpecTrie, list[tuple[int, FieldSpec]], bool]]
+                 | None = None) -> None:
+        self.children = {} if children is None else children
+        self.ends = [] if ends is None else ends
+        self._steps = _steps
 
     @classmethod
     def build(cls, specs: Sequence[FieldSpec]) -> SpecTrie:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kpatch.profile import FieldSpec
+from kpatch.records import Record
 from kpatch.reference import ImageReference
 
 
@@ -62,8 +62,7 @@ def lookup(data: Any, tokens: tuple[str | int, ...] | list[str | int]) -> Any:
     return data
 
 
-@dataclass(frozen=True)
-class NamedEntry:
+class NamedEntry(NamedTuple):
     """Where relocation writes an image that no field holds: the entry ``name`` of
     the list at ``list_tokens`` (a containers list an operator merges by name), set
     to the image and added when the list or the entry is absent.
@@ -117,9 +116,9 @@ class ResourceId(NamedTuple):
         return f"{self.kind} {name}"
 
 
-@dataclass
-class ImageUse:
-    """One place an install pulls an image from: written in a field, or implicit."""
+class ImageUse(Record):
+    """One place an install pulls an image from: written in a field, or implicit.
+    (A record, not a dataclass: kpatch.records.)"""
 
     image: str | None  # as written, or as derived; None when it cannot be known
     reference: ImageReference | None
@@ -129,25 +128,57 @@ class ImageUse:
     line: int | None
     shape: str  # string | block | env | embedded | implicit
     profile: str
-    implicit: bool = False
-    reason: str | None = None
-    component: str | None = None
-    note: str | None = None
-    pulled: bool = True
-    spec: FieldSpec | None = field(default=None, repr=False, compare=False)
+    implicit: bool
+    reason: str | None
+    component: str | None
+    note: str | None
+    pulled: bool
+    spec: FieldSpec | None
     # For blocks: the mapping as written (relocation edits its parts).
-    block: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    pull_policy: str | None = None
-    embedded_shape: str | None = None
+    block: dict[str, Any] | None
+    pull_policy: str | None
+    embedded_shape: str | None
     # Which datacenter/component pulls it, and which precedence level won.
-    effective_for: list[dict[str, Any]] = field(default_factory=list)
+    effective_for: list[dict[str, Any]]
     # The entries of effective_for as hashable keys: one ImageConfig image can be
     # effective for every datacenter of an install (thousands of entries).
-    effective_keys: set[frozenset[tuple[str, Any]]] = field(
-        default_factory=set, repr=False, compare=False)
-    tokens: tuple[str | int, ...] = field(default=(), repr=False, compare=False)
+    effective_keys: set[frozenset[tuple[str, Any]]]
+    tokens: tuple[str | int, ...]
     # For implicit images no field holds: the list entry relocation writes (a rule's request).
-    entry: NamedEntry | None = field(default=None, repr=False, compare=False)
+    entry: NamedEntry | None
+
+    _NOT_SHOWN = _NOT_COMPARED = frozenset({"spec", "block", "effective_keys", "tokens", "entry"})
+
+    def __init__(self, image: str | None, reference: ImageReference | None,
+                 resource: ResourceId, path: str, file: str | None, line: int | None,
+                 shape: str, profile: str, implicit: bool = False, reason: str | None = None,
+                 component: str | None = None, note: str | None = None, pulled: bool = True,
+                 spec: FieldSpec | None = None, block: dict[str, Any] | None = None,
+                 pull_policy: str | None = None, embedded_shape: str | None = None,
+                 effective_for: list[dict[str, Any]] | None = None,
+                 effective_keys: set[frozenset[tuple[str, Any]]] | None = None,
+                 tokens: tuple[str | int, ...] = (), entry: NamedEntry | None = None) -> None:
+        self.image = image
+        self.reference = reference
+        self.resource = resource
+        self.path = path
+        self.file = file
+        self.line = line
+        self.shape = shape
+        self.profile = profile
+        self.implicit = implicit
+        self.reason = reason
+        self.component = component
+        self.note = note
+        self.pulled = pulled
+        self.spec = spec
+        self.block = block
+        self.pull_policy = pull_policy
+        self.embedded_shape = embedded_shape
+        self.effective_for = [] if effective_for is None else effective_for
+        self.effective_keys = set() if effective_keys is None else effective_keys
+        self.tokens = tokens
+        self.entry = entry
 
     def to_json(self) -> dict[str, Any]:
         ref = self.reference

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from kpatch.errors import KpatchError
 from kpatch.yamlio import load_stream
@@ -36,10 +36,13 @@ PROFILE_FORMAT = "kpatch.dev/v1"
 # Package data, installed as plain files (importlib.resources would cost a
 # sixth of a one-file `kpatch images` in imports alone).
 PACKAGE = Path(__file__).resolve().parent
+# The value types below are NamedTuples: immutable like the frozen dataclasses
+# they were, and about a sixth of their cost to define (7 classes defined on
+# every run were a sixth of a one-file `kpatch images`; bench/startup.py).
+NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One step of a field path: a key, then optionally every item of a list."""
 
     key: str  # "*" = every key of a mapping
@@ -63,8 +66,7 @@ def parse_path(text: str) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-@dataclass(frozen=True)
-class KindMatch:
+class KindMatch(NamedTuple):
     kind: str
     group: str | None = None  # None: any group; "" is the core group
     version: str | None = None  # None: any version
@@ -78,8 +80,7 @@ class KindMatch:
         return self.version is None or version == self.version
 
 
-@dataclass(frozen=True)
-class BlockLayout:
+class BlockLayout(NamedTuple):
     """How a structured image block splits a reference into keys."""
 
     name: str
@@ -87,11 +88,10 @@ class BlockLayout:
     pull_policy: str | None = None
     pull_secret: tuple[str, ...] | None = None  # key path to the secret name
     # Defaults the API server fills in when the block is present (CRD defaults).
-    defaults: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = NO_ENTRIES
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     profile: str
     kinds: tuple[KindMatch, ...]
     path: tuple[Segment, ...]
@@ -102,10 +102,10 @@ class FieldSpec:
     pull_policy_key: str | None = None  # sibling key of a string reference
     component: str | None = None
     # The operator's own default image for a partial block (filled in last).
-    defaults: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = NO_ENTRIES
     # Defaults taken from elsewhere in the same document: part -> pointers, first wins.
-    inherit: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
-    overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    inherit: Mapping[str, tuple[tuple[str, ...], ...]] = NO_ENTRIES
+    overrides: Mapping[str, tuple[str, ...]] = NO_ENTRIES
     note: str | None = None
     pulled: bool = True
     # For fields inside a pod spec: how many path tokens lead to the pod spec, and
@@ -118,8 +118,7 @@ class FieldSpec:
         return "/".join(str(s) for s in self.path)
 
 
-@dataclass(frozen=True)
-class PullSettings:
+class PullSettings(NamedTuple):
     """Where a kind keeps resource-wide pull secrets and pull policy.
 
     ``secrets_style``: ``objects`` ([{name: x}]), ``object`` ({name: x}, one
@@ -133,16 +132,14 @@ class PullSettings:
     policy_path: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class ImplicitRule:
+class ImplicitRule(NamedTuple):
     rule: str
     profile: str
     kinds: tuple[KindMatch, ...]
     options: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     name: str
     description: str
     source: str
@@ -445,13 +442,13 @@ def _read_profile_file(text: str, source: str) -> Any:
 OPERATOR_FOLDERS = ("cass_operator", "k8ssandra_operator", "redis_enterprise")
 
 
-def _builtin_files() -> list[tuple[str, Any]]:
+def _builtin_files() -> list[tuple[str, Path]]:
     """(shown path, resource) of each built-in profile: the generic ones in
     kpatch/profiles/, then one per operator folder."""
     package = PACKAGE
     generic = sorted((p for p in (package / "profiles").iterdir() if p.name.endswith(".yaml")),
                      key=lambda p: p.name)
-    out: list[tuple[str, Any]] = [(f"kpatch/profiles/{p.name}", p) for p in generic]
+    out: list[tuple[str, Path]] = [(f"kpatch/profiles/{p.name}", p) for p in generic]
     for folder in OPERATOR_FOLDERS:
         out.append((f"kpatch/operators/{folder}/profile.yaml",
                     package / "operators" / folder / "profile.yaml"))
@@ -459,15 +456,103 @@ def _builtin_files() -> list[tuple[str, Any]]:
 
 
 def _builtin_raw() -> list[tuple[str, Any]]:
-    out = []
-    for shown, resource in _builtin_files():
-        text = resource.read_text(encoding="utf-8")
-        out.append((shown, _read_profile_file(text, shown)))
-    return out
+    """Each built-in profile's parsed YAML, from the cache of earlier runs when its
+    text is unchanged (kpatch.datacache); validated by the caller every time."""
+    from kpatch.datacache import parse_files
+
+    return parse_files(_builtin_files(), _read_profile_file)
 
 
 def builtin_profile_names() -> list[str]:
     return sorted(str(top.get("profile")) for _, top in _builtin_raw() if isinstance(top, dict))
+
+
+def _check_profiles(raw: list[tuple[str, Any]],
+                    known_rules: Collection[str] | None) -> list[Profile]:
+    """Validate parsed profile files and build their Profiles."""
+    shared_templates: dict[str, Any] = {}
+    shared_blocks: dict[str, BlockLayout] = {}
+    for source, top in raw:
+        if isinstance(top, dict):
+            check = _Checker(source)
+            for key, items in (top.get("templates") or {}).items():
+                if isinstance(items, list):
+                    shared_templates.setdefault(key, tuple(items))
+            for key, block in (top.get("blocks") or {}).items():
+                shared_blocks.setdefault(key, _parse_block(check, key, block))
+    return [parse_profile(top, source, shared_templates, shared_blocks, known_rules)
+            for source, top in raw]
+
+
+# The built-in profiles, once checked, are kept between runs (kpatch.datacache)
+# under a key holding everything they are built from: the files' full text, the
+# code that parses and checks them (datacache.parser_key: this module's source
+# among it) and the known rule names. Checking them took a tenth of what kpatch
+# itself spends on a one-file `kpatch images`; tests/test_datacache.py checks that
+# kept profiles equal freshly checked ones. A user's --profile-file is read and
+# checked on every run.
+CHECKED_BUILTINS = "builtin-profiles-checked"
+
+
+def _checked_builtins(known_rules: Collection[str] | None) -> list[Profile]:
+    from kpatch.datacache import load_derived, parser_key, store_derived
+
+    texts = tuple((shown, path.read_text(encoding="utf-8")) for shown, path in _builtin_files())
+    code = parser_key()
+    key = None if code is None else (
+        code, texts, None if known_rules is None else tuple(sorted(known_rules)))
+    if key is not None:
+        stored = load_derived(CHECKED_BUILTINS, key)
+        if stored is not None:
+            try:
+                return [_thaw_profile(item) for item in stored]
+            except (TypeError, ValueError, KeyError, IndexError, re.error):
+                pass  # not what this code writes: check the files again
+    profiles = _check_profiles(_builtin_raw(), known_rules)
+    if key is not None:
+        store_derived(CHECKED_BUILTINS, key, [_freeze_profile(p) for p in profiles])
+    return profiles
+
+
+# A Profile as plain data for marshal (which keeps tuples, lists and dicts apart
+# but holds no NamedTuple or compiled pattern), and back. Parsed YAML (data,
+# params, options, templates) is plain data already.
+def _freeze_kinds(kinds: tuple[KindMatch, ...]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(tuple(kind) for kind in kinds)
+
+
+def _thaw_kinds(kinds: tuple[tuple[Any, ...], ...]) -> tuple[KindMatch, ...]:
+    return tuple(KindMatch(*kind) for kind in kinds)
+
+
+def _freeze_field(spec: FieldSpec) -> tuple[Any, ...]:
+    block = spec.block
+    return (spec.profile, _freeze_kinds(spec.kinds), tuple(tuple(s) for s in spec.path),
+            spec.shape, None if block is None else tuple(block),
+            None if spec.env_name is None else (spec.env_name.pattern, spec.env_name.flags),
+            *spec[6:])
+
+
+def _thaw_field(item: tuple[Any, ...]) -> FieldSpec:
+    return FieldSpec(item[0], _thaw_kinds(item[1]), tuple(Segment(*s) for s in item[2]),
+                     item[3], None if item[4] is None else BlockLayout(*item[4]),
+                     None if item[5] is None else re.compile(*item[5]), *item[6:])
+
+
+def _freeze_profile(profile: Profile) -> tuple[Any, ...]:
+    return (profile.name, profile.description, profile.source,
+            tuple(_freeze_field(spec) for spec in profile.fields),
+            tuple((r.rule, r.profile, _freeze_kinds(r.kinds), r.options)
+                  for r in profile.implicit),
+            tuple((s.profile, _freeze_kinds(s.kinds), *s[2:]) for s in profile.pull_settings),
+            profile.params, profile.data, profile.templates)
+
+
+def _thaw_profile(item: tuple[Any, ...]) -> Profile:
+    return Profile(item[0], item[1], item[2], tuple(_thaw_field(spec) for spec in item[3]),
+                   tuple(ImplicitRule(r[0], r[1], _thaw_kinds(r[2]), r[3]) for r in item[4]),
+                   tuple(PullSettings(s[0], _thaw_kinds(s[1]), *s[2:]) for s in item[5]),
+                   *item[6:])
 
 
 def load_profiles(
@@ -483,26 +568,20 @@ def load_profiles(
     fields of ``core``) can be used by every profile, even when ``core`` itself is
     not selected.
     """
-    raw = _builtin_raw()
-    for path in extra_files:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise KpatchError(f"cannot read profile: {exc.strerror}", file=str(path)) from None
-        raw.append((str(path), _read_profile_file(text, str(path))))
-    shared_templates: dict[str, Any] = {}
-    shared_blocks: dict[str, BlockLayout] = {}
-    for source, top in raw:
-        if isinstance(top, dict):
-            check = _Checker(source)
-            for key, items in (top.get("templates") or {}).items():
-                if isinstance(items, list):
-                    shared_templates.setdefault(key, tuple(items))
-            for key, block in (top.get("blocks") or {}).items():
-                shared_blocks.setdefault(key, _parse_block(check, key, block))
-    profiles = [parse_profile(top, source, shared_templates, shared_blocks, known_rules)
-                for source, top in raw]
+    extra = list(extra_files)
+    if not extra:
+        profiles = _checked_builtins(known_rules)
+    else:
+        raw = _builtin_raw()
+        for path in extra:
+            path = Path(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise KpatchError(f"cannot read profile: {exc.strerror}",
+                                  file=str(path)) from None
+            raw.append((str(path), _read_profile_file(text, str(path))))
+        profiles = _check_profiles(raw, known_rules)
     names = [p.name for p in profiles]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -16,8 +16,8 @@ while ``normalized`` gives the fully qualified form used for comparison.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from kpatch.errors import KpatchError
 
@@ -37,8 +37,7 @@ _DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0
 _DIGEST_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
-@dataclass(frozen=True, slots=True)
-class ImageReference:
+class ImageReference(NamedTuple):
     """One image reference, as written.
 
     ``registry`` is None when the text names no registry (Docker Hub implied).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from kpatch.editors.imageconfig import imageconfig_edits
@@ -249,7 +249,7 @@ class Planner:
             self.warnings.append(f"{use.resource} {use.path}: not pinned to {digest}: the "
                                  "image is spelled across block fields with no digest key")
             return new
-        return replace(new, digest=digest)
+        return new._replace(digest=digest)
 
     def _string(self, use: ImageUse) -> None:
         work = self.work[use.resource]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from kpatch.tables import Column, format_table, wrap
@@ -103,6 +102,8 @@ def to_json(inventory: Inventory, unique: bool = False) -> str:
     items = as_data(inventory, unique)
     if not items:
         return "[]\n"
+    import json  # here: a table (a pre-commit hook's output) needs no JSON encoder
+
     # The items are fresh trees of plain values: no cycle to look for.
     encode = json.JSONEncoder(check_circular=False).encode
     return "[\n" + ",\n".join(encode(item) for item in items) + "\n]\n"
@@ -118,6 +119,7 @@ def to_yaml(inventory: Inventory, unique: bool = False) -> str:
 def to_csv(inventory: Inventory, unique: bool = False) -> str:
     import csv
     import io
+    import json
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore",

@@ -13,14 +13,13 @@ last resort shortens columns down to their minimum.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ELLIPSIS = "..."
 GAP = "  "
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     title: str
     min_width: int | None = None  # None: never shortened
     detail_order: int | None = None  # columns with a number may leave the row, lowest first

@@ -19,7 +19,6 @@ import gc
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import sub
 from typing import Any, ClassVar
@@ -27,6 +26,7 @@ from typing import Any, ClassVar
 import yaml
 
 from kpatch.errors import KpatchError
+from kpatch.records import FrozenRecord, Record
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -52,20 +52,36 @@ _LIMIT_OPTIONS = {"max_input_bytes": "--max-input-bytes / KPATCH_MAX_INPUT_BYTES
                   "max_depth": "KPATCH_MAX_DEPTH"}
 
 
-@dataclass(frozen=True)
-class LoadLimits:
-    """Bounds on what kpatch reads; each can be raised by option or environment."""
+class LoadLimits(FrozenRecord):
+    """Bounds on what kpatch reads; each can be raised by option or environment.
+    (A record, not a dataclass: kpatch.records.)"""
 
-    max_input_bytes: int = 64 * 1024 * 1024
-    max_documents: int = 100_000
-    max_expanded_nodes: int = 1_000_000
-    max_embedded_bytes: int = 1024 * 1024
-    # libyaml's composer recurses in C: tens of thousands of levels crash the
-    # process (seen: segfault at 30,000). Manifests nest a few dozen deep. The
-    # depth check runs before the composer, whatever the input's size.
-    max_depth: int = 500
+    __slots__ = (
+        "max_depth",
+        "max_documents",
+        "max_embedded_bytes",
+        "max_expanded_nodes",
+        "max_input_bytes",
+    )
+    max_input_bytes: int
+    max_documents: int
+    max_expanded_nodes: int
+    max_embedded_bytes: int
+    max_depth: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, max_input_bytes: int = 64 * 1024 * 1024, max_documents: int = 100_000,
+                 max_expanded_nodes: int = 1_000_000, max_embedded_bytes: int = 1024 * 1024,
+                 # libyaml's composer recurses in C: tens of thousands of levels crash
+                 # the process (seen: segfault at 30,000). Manifests nest a few dozen
+                 # deep. The depth check runs before the composer, whatever the
+                 # input's size.
+                 max_depth: int = 500) -> None:
+        for name, value in (("max_input_bytes", max_input_bytes),
+                            ("max_documents", max_documents),
+                            ("max_expanded_nodes", max_expanded_nodes),
+                            ("max_embedded_bytes", max_embedded_bytes),
+                            ("max_depth", max_depth)):
+            object.__setattr__(self, name, value)
         for name, ceiling in _LIMIT_CEILINGS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:
@@ -76,7 +92,7 @@ class LoadLimits:
     @classmethod
     def from_environment(cls, **overrides: int | None) -> LoadLimits:
         values: dict[str, int] = {}
-        for name in cls.__dataclass_fields__:
+        for name in cls.field_names():
             env = os.environ.get(f"KPATCH_{name.upper()}")
             if env:
                 try:
@@ -119,8 +135,7 @@ class SourceText:
         return self._lengths[number] + number  # the newlines before it
 
 
-@dataclass
-class Document:
+class Document(Record):
     """One YAML document of a stream, with what is needed to point back into it."""
 
     data: Any
@@ -130,8 +145,18 @@ class Document:
     # id(mapping or list) -> (line << 20 | column) of its start; valid while
     # ``data`` is alive. Ints, not yaml nodes: keeping every node alive makes
     # the garbage collector crawl (measured: 4x slower loads).
-    positions: dict[int, int] = field(default_factory=dict, repr=False)
-    line_offset: int = 0
+    positions: dict[int, int]
+    line_offset: int
+    _NOT_SHOWN = frozenset({"positions"})
+
+    def __init__(self, data: Any, source: SourceText, index: int, line: int,
+                 positions: dict[int, int] | None = None, line_offset: int = 0) -> None:
+        self.data = data
+        self.source = source
+        self.index = index
+        self.line = line
+        self.positions = {} if positions is None else positions
+        self.line_offset = line_offset
 
     @property
     def file(self) -> str | None:

@@ -48,7 +48,7 @@ def pinned(ref: ImageReference, digest: str | None) -> ImageReference:
     """``ref`` with ``digest`` added (tag kept: ``name:tag@digest``)."""
     if digest is None or ref.digest is not None:
         return ref
-    return replace(ref, digest=digest)
+    return ref._replace(digest=digest)
 
 
 def build_plan(inventory: Inventory, rules: RelocationRules,
