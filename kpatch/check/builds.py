@@ -8,7 +8,7 @@ kustomize or kubectl (kpatch.render.render_tree).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,9 @@ def render(ctx: OverlayContext) -> tuple[object | None, list[Finding]]:
             renderer = "builtin (on the rendered base)"
             verified = _verified_inventory(ctx, resources, options)
             if verified is not None:
-                return replace(verified, renderer=renderer), []
+                inventory = copy.copy(verified)  # the plan's, renamed for this render
+                inventory.renderer = renderer
+                return inventory, []
             documents = _documents(resources, label)
         else:
             rendered = render_tree(output, options.renderer, options.limits)
