@@ -173,7 +173,7 @@ def _diff_into(out: list[Change], old: Any, new: Any, tokens: tuple[str | int, .
                mask: bool, inner: str) -> None:
     # Appends to one list rather than yielding: a generator per level cost more
     # than the comparisons on a 5,000-resource diff (bench/run.py).
-    if old is new or (old == new and type(old) is type(new)):
+    if old is new or (old == new and type(old) is type(new) and _strictly_equal(old, new)):
         return  # compared in C: most of two renders is equal
     if isinstance(old, dict) and isinstance(new, dict):
         for key in old:
@@ -198,6 +198,19 @@ def _diff_into(out: list[Change], old: Any, new: Any, tokens: tuple[str | int, .
             _diff_into(out, old_doc, new_doc, (), False, inner + pointer(tokens) + "#")
             return
     out.append(_change(inner, tokens, "changed", old, new, hide))
+
+
+def _strictly_equal(old: Any, new: Any) -> bool:
+    """``old == new`` says so for ``1`` and ``true`` (and ``1.0``), at any depth
+    of two equal containers; their JSON does not. Serialized in C, and only
+    for containers that already compare equal. Different key orders only cost
+    a walk that then finds nothing."""
+    if not isinstance(old, (dict, list)):
+        return True  # same type, equal value
+    try:
+        return json.dumps(old, default=repr) == json.dumps(new, default=repr)
+    except (TypeError, ValueError):
+        return False  # not JSON-shaped (keys of mixed types): walk it
 
 
 def _under_mask(mask: bool, tokens: tuple[str | int, ...]) -> bool:
