@@ -543,8 +543,6 @@ def load_stream(
     return documents
 
 
-
-
 def _depth_bound(text: str, limit: int) -> int:
     """A cheap upper bound on how deep ``text`` can nest: the longest line prefix
     plus the deepest run of flow brackets (brackets inside strings only make the
