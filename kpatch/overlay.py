@@ -207,9 +207,9 @@ def render_overlay(plan: RelocationPlan, base_reference: str, command: str) -> O
                     **files})
 
 
-def _previous_files(output: Path) -> dict[str, str]:
-    """Generated files from an earlier run (relative names, ``/``-separated): the
-    kustomization, its patch files, and a copied single-file base."""
+def overlay_yaml_files(output: Path) -> dict[str, str]:
+    """The readable ``*.yaml`` files under ``output`` (relative ``/``-separated names,
+    hidden ones skipped), each read once; unreadable ones are left out."""
     found: dict[str, str] = {}
     if not output.is_dir():
         return found
@@ -218,12 +218,17 @@ def _previous_files(output: Path) -> dict[str, str]:
         if any(part.startswith(".") for part in name.split("/")) or not path.is_file():
             continue
         try:
-            text = path.read_text(encoding="utf-8")
+            found[name] = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            continue
-        if _HEADER_RE.match(text):
-            found[name] = text
+            continue  # whoever needs it reads it again, to report why
     return found
+
+
+def _previous_files(output: Path) -> dict[str, str]:
+    """Generated files from an earlier run: the kustomization, its patch files, and a
+    copied single-file base."""
+    return {name: text for name, text in overlay_yaml_files(output).items()
+            if _HEADER_RE.match(text)}
 
 
 def plan_writes(overlay: Overlay, output: Path, force: bool) -> tuple[list[str], list[str]]:

@@ -9,7 +9,6 @@ cass-operator too passes."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from kpatch.operators.k8ssandra_operator.releases import row
 from kpatch.sync import sync_overlay
 
 from .conftest import FIXTURES
-from .gitops import config_text, git_init, kpatch
-from .test_precommit import Repo, hooks_as_local, pre_commit_bin
+from .gitops import config_text, kpatch
+from .test_precommit import with_hooks
 
 RULE = "k8ssandra-operator-release"
 BASE = "k8ssandra"
@@ -196,13 +195,7 @@ def test_precommit_operator_upgrade_without_its_cass_operator(tmp_path: Path) ->
     root = tmp_path / "gitops"
     root.mkdir()
     make(root, operator="v1.29.0", cass_operator="v1.28.0")
-    git_init(root)
-    (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(hooks_as_local(),
-                                                                 sort_keys=False))
-    repo = Repo(root, tmp_path / "pre-commit-home")
-    done = subprocess.run([pre_commit_bin(), "install"], cwd=root, env=repo.env,
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    repo = with_hooks(root, tmp_path)
     code, output = repo.commit("k8ssandra-operator v1.29.0")
     assert code == 0, output
 

@@ -31,33 +31,17 @@ def _first_change(old: list[str], new: list[str]) -> int:
     return 1
 
 
-def _yaml_files(output: Path) -> dict[str, str]:
-    """The overlay's readable ``*.yaml`` files (relative names, hidden ones skipped),
-    each read once: compared with what sync would write, and searched for files an
-    earlier sync wrote that it would now remove."""
-    found: dict[str, str] = {}
-    if not output.is_dir():
-        return found
-    for path in sorted(output.rglob("*.yaml")):
-        name = path.relative_to(output).as_posix()
-        if any(part.startswith(".") for part in name.split("/")) or not path.is_file():
-            continue
-        try:
-            found[name] = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # read again below where it is wanted, to report why
-    return found
-
-
 def check(ctx: OverlayContext) -> list[Finding]:
-    from kpatch.overlay import _HEADER_RE, KUSTOMIZATION, generated_state
+    from kpatch.overlay import _HEADER_RE, KUSTOMIZATION, generated_state, overlay_yaml_files
 
     if ctx.generated is None:
         return []
     output = Path(ctx.output)
     findings: list[Finding] = []
     wanted = ctx.generated.overlay.files
-    on_disk = _yaml_files(output)
+    # Each overlay file read once: compared with what sync would write, and
+    # searched for files an earlier sync wrote that it would now remove.
+    on_disk = overlay_yaml_files(output)
     for name, text in wanted.items():
         path = output / name
         shown = str(path)
