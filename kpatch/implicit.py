@@ -13,12 +13,14 @@ proportion to the resource it resolves, not to the size of the install.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from kpatch.errors import KpatchError
 from kpatch.model import ImageUse, NamedEntry, ResourceId, pointer
 from kpatch.records import Record
 from kpatch.reference import parse_reference
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     from kpatch.locate import EmbeddedDocument
@@ -119,6 +121,14 @@ class RuleContext(Record):
             self._index()
         assert self._by_resource is not None
         return self._by_resource.get(resource, [])
+
+    def once(self, key: Any, compute: Callable[[], _T]) -> _T:
+        """``compute()`` the first time ``key`` is asked for in this install, then
+        its result: for what every resource of an install derives alike (an
+        operator's ImageConfig images, asked for by every datacenter)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return cast(_T, self.memo[key])
 
     def mark_effective(self, use: ImageUse, **entry: Any) -> None:
         key = frozenset(entry.items())  # the same entry whatever order its keys came in

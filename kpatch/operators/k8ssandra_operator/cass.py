@@ -141,11 +141,8 @@ def server_image(ctx: RuleContext, release: Release, server_type: str,
                  version: str) -> tuple[str | None, str, str]:
     """:func:`derive_server_image`, once per install for each release, server type
     and version (an install holds many datacenters of few versions)."""
-    key = ("server_image", release.version, release.default_registry, server_type, version)
-    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = derive_server_image(ctx, release, server_type, version)
-    return found
+    return ctx.once(("server_image", release.version, release.default_registry, server_type,
+                     version), lambda: derive_server_image(ctx, release, server_type, version))
 
 
 def derive_server_image(ctx: RuleContext, release: Release, server_type: str,
@@ -186,11 +183,8 @@ def pod_named_image(ctx: RuleContext, release: Release,
                     name: str) -> tuple[str | None, str, str]:
     """:func:`derive_pod_named_image`, once per install, release and name (every
     datacenter's pods ask)."""
-    key = ("pod_named_image", release.version, release.default_registry, name)
-    found: tuple[str | None, str, str] | None = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = derive_pod_named_image(ctx, release, name)
-    return found
+    return ctx.once(("pod_named_image", release.version, release.default_registry, name),
+                    lambda: derive_pod_named_image(ctx, release, name))
 
 
 def derive_pod_named_image(ctx: RuleContext, release: Release,
@@ -225,16 +219,15 @@ def derive_pod_named_image(ctx: RuleContext, release: Release,
 def embedded_image_config(ctx: RuleContext, release: Release) -> EmbeddedDocument | None:
     """The input's ImageConfig document the Cassandra pods' named images come
     from, when they come from the input (relocation then edits it)."""
-    key = ("embedded_image_config", release.version, release.default_registry)
-    if key not in ctx.memo:  # asked for every datacenter of an install
+    def find() -> EmbeddedDocument | None:
         config = image_config_in_use(ctx, release)
         if config is not None:
-            ctx.memo[key] = config.embedded if config.level == "imageconfig" else None
-        else:
-            choice = cass_choice(ctx, release)
-            ctx.memo[key] = choice.embedded if choice.level == "imageconfig" else None
-    found: EmbeddedDocument | None = ctx.memo[key]
-    return found
+            return config.embedded if config.level == "imageconfig" else None
+        choice = cass_choice(ctx, release)
+        return choice.embedded if choice.level == "imageconfig" else None
+
+    # Asked for by every datacenter of an install.
+    return ctx.once(("embedded_image_config", release.version, release.default_registry), find)
 
 
 def cass_pod_rules(release: Release) -> tuple[dict[str, Any], str, bool]:
@@ -260,8 +253,6 @@ def named_image(ctx: RuleContext, release: Release, name: str) -> tuple[Image | 
         return None, f"k8ssandra-operator {release.version} reads no ImageConfig", "unknown"
     # Once per install and image name (Reaper and Medusa ask for every cluster);
     # each caller gets its own copy to change.
-    key = ("named_image", release.version, release.default_registry, name)
-    image: Image | None = ctx.memo.get(key)
-    if image is None:
-        image = ctx.memo[key] = registry_image(config.data, name)
+    image = ctx.once(("named_image", release.version, release.default_registry, name),
+                     lambda: registry_image(config.data, name))
     return dict(image), config.description, config.level
