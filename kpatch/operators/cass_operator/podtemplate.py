@@ -181,24 +181,35 @@ def client_entry(spec: Mapping[str, Any]) -> tuple[NamedEntry, Tokens]:
     return entry, entry_image_tokens({"spec": spec}, entry)
 
 
+def _set_in_template(component: str, container: str, list_key: str,
+                     found: tuple[int, str] | None, what: str) -> PodImage | None:
+    """The image the podTemplateSpec entry ``container`` sets (it wins over the
+    one cass-operator would pick), or None when the template sets none."""
+    if found is None or not found[1]:
+        return None
+    return PodImage(component, container, found[1], "template",
+                    _template_tokens(list_key, found[0]),
+                    f"the podTemplateSpec's {what} sets its image")
+
+
 def build_containers(spec: Mapping[str, Any], registry: ImageRegistry) -> list[PodImage]:
     """buildContainers, construct_podtemplatespec.go:387@v1.10.0 (673@v1.32.0): the
     ``cassandra`` container and the ``server-system-logger`` sidecar."""
     out: list[PodImage] = []
-    cassandra = template_container(spec, "containers", CASSANDRA)
-    if cassandra is not None and cassandra[1]:
-        out.append(PodImage("server", CASSANDRA, cassandra[1], "template",
-                            _template_tokens("containers", cassandra[0]),
-                            "the podTemplateSpec's cassandra container sets its image"))
+    cassandra = _set_in_template("server", CASSANDRA, "containers",
+                                 template_container(spec, "containers", CASSANDRA),
+                                 "cassandra container")
+    if cassandra is not None:
+        out.append(cassandra)
     else:
         out.append(_derived("server", CASSANDRA, ("spec", "serverImage"),
                             "container cassandra runs the server image",
                             lambda: make_image(spec, registry)))
     logger = template_container(spec, "containers", SYSTEM_LOGGER)
-    if logger is not None and logger[1]:
-        out.append(PodImage("system-logger", SYSTEM_LOGGER, logger[1], "template",
-                            _template_tokens("containers", logger[0]),
-                            "the podTemplateSpec's server-system-logger container sets its image"))
+    logger_set = _set_in_template("system-logger", SYSTEM_LOGGER, "containers", logger,
+                                  "server-system-logger container")
+    if logger_set is not None:
+        out.append(logger_set)
     elif logger is not None or not spec.get("disableSystemLoggerSidecar"):
         written = _text(spec.get("systemLoggerImage"))
         out.append(_derived(
@@ -217,11 +228,11 @@ def build_init_containers(spec: Mapping[str, Any], annotations: Mapping[str, Any
     out: list[PodImage] = []
     client = use_client_image(spec, annotations, rules)
     config_init = template_container(spec, "initContainers", SERVER_CONFIG_INIT)
-    if config_init is not None and config_init[1]:
-        out.append(PodImage("k8ssandra-client" if client else "config-builder",
-                            SERVER_CONFIG_INIT, config_init[1], "template",
-                            _template_tokens("initContainers", config_init[0]),
-                            "the podTemplateSpec's server-config-init sets its image"))
+    config_init_set = _set_in_template("k8ssandra-client" if client else "config-builder",
+                                       SERVER_CONFIG_INIT, "initContainers", config_init,
+                                       "server-config-init")
+    if config_init_set is not None:
+        out.append(config_init_set)
     elif client:
         ignored = _text(spec.get("configBuilderImage"))
         if ignored:
@@ -255,10 +266,10 @@ def build_init_containers(spec: Mapping[str, Any], annotations: Mapping[str, Any
         base = None
     if not wanted:
         return out
-    if base is not None and base[1]:
-        out.append(PodImage("server", SERVER_BASE_CONFIG_INIT, base[1], "template",
-                            _template_tokens("initContainers", base[0]),
-                            "the podTemplateSpec's server-config-init-base sets its image"))
+    base_set = _set_in_template("server", SERVER_BASE_CONFIG_INIT, "initContainers", base,
+                                "server-config-init-base")
+    if base_set is not None:
+        out.append(base_set)
     else:
         out.append(_derived("server", SERVER_BASE_CONFIG_INIT, ("spec", "serverImage"),
                             "init container server-config-init-base copies the server's "
