@@ -19,7 +19,7 @@ import gc
 import os
 import re
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import accumulate, islice
 from operator import sub
 from typing import Any, ClassVar
 
@@ -107,32 +107,23 @@ class LoadLimits(FrozenRecord):
         return cls(**values)
 
 
-_COLUMN_BITS = 20
-_COLUMN_MASK = (1 << _COLUMN_BITS) - 1
+# A position is packed into one int: the character offset of a mapping's or a
+# sequence's start in its stream's text (libyaml's Mark.index, counted in
+# characters as Python indexes a str), and its 0-based line.
+_LINE_BITS = 32
+_LINE_MASK = (1 << _LINE_BITS) - 1
+# How far past a mapping's start a key's line is searched for (about 10,000
+# lines of a manifest): a key asked for but not there must not cost a search
+# to the end of a big stream each time.
+_SCAN_CHARACTERS = 1_000_000
 
 
 class SourceText:
-    """The text a stream was read from; split into lines only when a line is asked for."""
+    """The text a stream was read from."""
 
     def __init__(self, text: str, file: str | None) -> None:
         self.text = text
         self.file = file
-        self._lines: list[str] | None = None
-        self._lengths: list[int] | None = None  # running sum of line lengths
-
-    @property
-    def lines(self) -> list[str]:
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        return self._lines
-
-    def offset_of_line(self, number: int) -> int:
-        """Where 0-based line ``number`` starts in ``text`` (len(text) past the end)."""
-        if self._lengths is None:
-            self._lengths = list(accumulate(map(len, self.lines), initial=0))
-        if number >= len(self.lines):
-            return len(self.text)
-        return self._lengths[number] + number  # the newlines before it
 
 
 class Document(Record):
@@ -142,7 +133,7 @@ class Document(Record):
     source: SourceText
     index: int
     line: int
-    # id(mapping or list) -> (line << 20 | column) of its start; valid while
+    # id(mapping or list) -> (offset << 32 | line) of its start; valid while
     # ``data`` is alive. Ints, not yaml nodes: keeping every node alive makes
     # the garbage collector crawl (measured: 4x slower loads).
     positions: dict[int, int]
@@ -167,54 +158,70 @@ class Document(Record):
         packed = self.positions.get(id(container))
         if packed is None:
             return None
-        line0, column = packed >> _COLUMN_BITS, packed & _COLUMN_MASK
+        line0 = packed & _LINE_MASK
         if key is None:
             return line0 + 1 + self.line_offset
         if isinstance(container, list) and isinstance(key, int):
             item = container[key] if 0 <= key < len(container) else None
             inner = self.positions.get(id(item)) if item is not None else None
             if inner is not None:
-                return (inner >> _COLUMN_BITS) + 1 + self.line_offset
-            return self._scan_sequence(line0, column, key)
+                return (inner & _LINE_MASK) + 1 + self.line_offset
+            return self._scan_sequence(line0, packed >> _LINE_BITS, key) + 1 + self.line_offset
         if isinstance(key, str):
-            return self._scan_mapping(line0, column, key)
+            return self._scan_mapping(line0, packed >> _LINE_BITS, key) + 1 + self.line_offset
         return line0 + 1 + self.line_offset
 
-    def _scan_mapping(self, line0: int, column: int, key: str) -> int:
-        # Block mappings put every key at the mapping's start column. The first
-        # line is tested in place (a flow mapping's keys follow its "{" there);
-        # after it, the key's line is searched in the text, up to the first line
-        # that is less indented than the mapping and neither blank nor a comment
-        # (the mapping has ended there). Searches, not a loop over lines: this
-        # runs for most uses reported.
-        source = self.source
-        lines = source.lines
-        if line0 >= len(lines):
-            return line0 + 1 + self.line_offset
-        if _key_here(key).match(lines[line0], column):
-            return line0 + 1 + self.line_offset
-        text = source.text
-        start = source.offset_of_line(line0 + 1) - 1  # the newline ending line0
-        stop = source.offset_of_line(line0 + 10_000)
-        if column:
-            ended = _mapping_end(column).search(text, start, stop)
-            if ended is not None:
-                stop = ended.start()
-        found = _key_line(column, key).search(text, start, stop)
+    def _scan_mapping(self, line0: int, offset: int, key: str) -> int:
+        """0-based line of ``key`` in the mapping starting at ``offset`` on ``line0``."""
+        # Block mappings put every key at the mapping's start column: the key's
+        # line is searched in the text after the start line, and taken if no
+        # line between is less indented than the mapping (neither blank nor a
+        # comment), or a document marker for a document's own mapping: the
+        # mapping would have ended there. The key is searched first and the end
+        # only up to it, not to the end of the mapping (a whole `spec`). A flow
+        # mapping's keys, and a block mapping's first, are on its start line.
+        # Searches, not a loop over lines: this runs for most uses reported.
+        text = self.source.text
+        if text.startswith("{", offset) or _key_here(key).match(text, offset):
+            return line0
+        start = text.find("\n", offset)  # the newline ending line0
+        if start < 0:
+            return line0
+        column = offset - text.rfind("\n", 0, offset) - 1
+        found = _key_line(column, key).search(text, start, start + _SCAN_CHARACTERS)
         if found is None:
-            return line0 + 1 + self.line_offset
-        return line0 + 1 + text.count("\n", start, found.start() + 1) + self.line_offset
+            return line0
+        ended = _mapping_end(column) if column else _DOCUMENT_END
+        if ended.search(text, start, found.start()) is not None:
+            return line0
+        return line0 + 1 + text.count("\n", start + 1, found.start() + 1)
 
-    def _scan_sequence(self, line0: int, column: int, index: int) -> int:
-        lines = self.source.lines
-        seen = -1
-        for number in range(line0, min(len(lines), line0 + 10_000)):
-            text = lines[number]
-            if len(text) > column and text[column] == "-" and text[:column].strip() == "":
-                seen += 1
-                if seen == index:
-                    return number + 1 + self.line_offset
-        return line0 + 1 + self.line_offset
+    def _scan_sequence(self, line0: int, offset: int, index: int) -> int:
+        """0-based line of item ``index`` of the sequence starting at ``offset``
+        on ``line0`` (an item that is not itself a mapping or a list)."""
+        text = self.source.text
+        if index == 0 or text.startswith("[", offset):
+            return line0  # the first item, or a flow sequence: on the start line
+        start = text.find("\n", offset)
+        if start < 0:
+            return line0
+        column = offset - text.rfind("\n", 0, offset) - 1
+        stop = min(len(text), start + _SCAN_CHARACTERS)
+        items = _item_line(column).finditer(text, start, stop)
+        found = next(islice(items, index - 1, None), None)
+        if found is None:
+            return line0
+        return line0 + 1 + text.count("\n", start + 1, found.start() + 1)
+
+
+# A document marker at the start of a line: a document's own mapping ends there.
+_DOCUMENT_END = re.compile(r"\n(?:---|\.\.\.)(?:[ \t\r\n]|$)")
+
+
+@functools.lru_cache(maxsize=256)
+def _item_line(column: int) -> re.Pattern[str]:
+    """A block sequence item ("-") at ``column``."""
+    return re.compile(rf"\n {{{column}}}-(?=[ \t\r\n]|$)")
 
 
 @functools.lru_cache(maxsize=256)
@@ -331,14 +338,14 @@ class _TrackingLoader(_ResolvingLoader):  # type: ignore[valid-type,misc]
     def construct_tracked_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
         data: dict[Any, Any] = {}
         mark = node.start_mark
-        self.tracked[id(data)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+        self.tracked[id(data)] = (mark.index << _LINE_BITS) | mark.line
         yield data
         data.update(_unique_mapping(self, node))
 
     def construct_tracked_seq(self, node: yaml.SequenceNode) -> Iterator[list[Any]]:
         data: list[Any] = []
         mark = node.start_mark
-        self.tracked[id(data)] = (mark.line << _COLUMN_BITS) | min(mark.column, _COLUMN_MASK)
+        self.tracked[id(data)] = (mark.index << _LINE_BITS) | mark.line
         yield data
         data.extend(self.construct_sequence(node))
 
@@ -401,9 +408,7 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
         restore = len(tracked) if tracked is not None else 0
         if tracked is not None:
             mark = node.start_mark
-            column = mark.column
-            tracked[id(mapping)] = (mark.line << _COLUMN_BITS) | (
-                column if column < _COLUMN_MASK else _COLUMN_MASK)
+            tracked[id(mapping)] = (mark.index << _LINE_BITS) | mark.line
         pairs = node.value
         for key_node, value_node in pairs:
             if key_node.__class__ is not yaml.ScalarNode or key_node.tag not in _PLAIN_SCALAR_TAGS:
@@ -426,9 +431,7 @@ def _build_tree(loader: yaml.SafeLoader, node: yaml.Node, tracked: dict[int, int
         sequence: list[Any] = []
         if tracked is not None:
             mark = node.start_mark
-            column = mark.column
-            tracked[id(sequence)] = (mark.line << _COLUMN_BITS) | (
-                column if column < _COLUMN_MASK else _COLUMN_MASK)
+            tracked[id(sequence)] = (mark.index << _LINE_BITS) | mark.line
         for item in node.value:
             sequence.append(item.value if item.tag == _STR_TAG and
                             item.__class__ is yaml.ScalarNode else
@@ -522,7 +525,7 @@ def load_stream(
                         file=file,
                     )
                 packed = positions.get(id(data))
-                start = (packed >> _COLUMN_BITS) + 1 if packed is not None else 1
+                start = (packed & _LINE_MASK) + 1 if packed is not None else 1
                 documents.append(
                     Document(data, source, index, start + line_offset, positions, line_offset)
                 )

@@ -258,3 +258,49 @@ def test_every_key_line_is_where_the_key_is(seed: int) -> None:
     _key_lines(yaml.compose(text, Loader=yaml.SafeLoader), doc.data, expected)
     for container, key, line in expected:
         assert doc.line_of(container, key) == line, (key, line, text)
+
+
+def _item_lines(node: yaml.Node, data: object, out: list[tuple[object, int, int]]) -> None:
+    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        for key_node, value_node in node.value:
+            _item_lines(value_node, data[key_node.value], out)
+    elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):
+        for index, (item_node, item) in enumerate(zip(node.value, data, strict=True)):
+            out.append((data, index, item_node.start_mark.line + 1))
+            _item_lines(item_node, item, out)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_every_key_and_item_line_in_a_stream_of_documents(seed: int) -> None:
+    # Several block documents in one stream (top-level keys repeat in each, so a
+    # search must stop at the document's end), with CRLF line ends on some
+    # seeds and characters outside ASCII (offsets are counted in characters).
+    rng = random.Random(seed)
+    texts = []
+    for number in range(3):
+        tree = {"kind": f"K{number}", "ünï": "€" * rng.randint(0, 3),
+                "root": _random_tree(rng, 4)}
+        if rng.random() < 0.5:
+            tree["tail"] = _random_tree(rng, 2)
+        texts.append(yaml.safe_dump(tree, default_flow_style=False, sort_keys=False,
+                                    allow_unicode=True))
+    text = "---\n".join(texts)
+    if seed % 2:
+        text = text.replace("\n", "\r\n")
+    docs = load_stream(text)
+    nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    assert len(docs) == len(nodes)
+    for doc, node in zip(docs, nodes, strict=True):
+        keys: list[tuple[object, str, int]] = []
+        _key_lines(node, doc.data, keys)
+        for container, key, line in keys:
+            assert doc.line_of(container, key) == line, (key, line, text)
+        items: list[tuple[object, int, int]] = []
+        _item_lines(node, doc.data, items)
+        for container, index, line in items:
+            assert doc.line_of(container, index) == line, (index, line, text)
+
+
+def test_a_key_not_in_a_documents_mapping_is_not_found_in_the_next_document() -> None:
+    docs = load_stream("a: 1\n---\nb: 2\n")
+    assert docs[0].line_of(docs[0].data, "b") == 1  # the mapping's own line, not 3
