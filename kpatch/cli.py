@@ -159,6 +159,22 @@ def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
 
+def _write_data(text: str) -> None:
+    """JSON or YAML to stdout as UTF-8 whatever the locale (RFC 8259 asks for it;
+    a Latin-1 terminal would refuse, or have click replace, what orjson writes
+    unescaped). They escape control characters, so there is no styling for
+    click.echo to strip either: its regular expression over megabytes of JSON
+    costs time."""
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    stream.flush()
+    if binary is None:
+        stream.write(text)  # a text-only stream (io.StringIO)
+        stream.flush()
+    else:
+        binary.write(text.encode("utf-8"))
+        binary.flush()
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--format", "fmt", type=click.Choice(IMAGE_FORMATS), default="table",
@@ -185,7 +201,11 @@ def images(paths: tuple[str, ...], fmt: str, unique: bool, profiles: tuple[str, 
     inventory = find_images(list(paths), options)
     for note in (inventory.renderer_note or "").splitlines():
         click.echo(f"kpatch: {note}", err=True)
-    click.echo(render(inventory, fmt, unique, width=_table_width()), nl=False)
+    text = render(inventory, fmt, unique, width=_table_width())
+    if fmt in ("json", "yaml"):
+        _write_data(text)
+    else:
+        click.echo(text, nl=False)
     for warning in inventory.warnings:
         click.echo(f"kpatch: warning: {warning}", err=True)
     for use in inventory.unresolved:

@@ -97,16 +97,41 @@ def as_data(inventory: Inventory, unique: bool = False) -> list[dict[str, object
 
 
 def to_json(inventory: Inventory, unique: bool = False) -> str:
-    # One object per line: greppable, diff-friendly, and it keeps json's C
-    # encoder (indent= switches to the pure-Python one, 5x slower here).
+    """A JSON list, one object per line: greppable and diff-friendly."""
     items = as_data(inventory, unique)
     if not items:
         return "[]\n"
-    import json  # here: a table (a pre-commit hook's output) needs no JSON encoder
+    import orjson  # here: a table (a pre-commit hook's output) needs no JSON encoder
 
-    # The items are fresh trees of plain values: no cycle to look for.
-    encode = json.JSONEncoder(check_circular=False).encode
-    return "[\n" + ",\n".join(encode(item) for item in items) + "\n]\n"
+    # orjson encodes the whole list several times faster than json's C encoder
+    # (bench/operators.py: json was a tenth of `kpatch images --format json`), and
+    # in one call: one orjson call per item costs page faults that undo the gain.
+    # Each item starts with "image" (ImageUse.to_json), so the item boundaries are
+    # the len(items) - 1 places where `},{"image":` occurs at the top level; a
+    # quote inside a string is escaped, so the only other places it could occur
+    # are nested objects, and the count rules those out.
+    try:
+        body = orjson.dumps(items)
+    except orjson.JSONEncodeError:
+        # A lone surrogate (a JSON input may hold "\ud800"), which orjson refuses
+        # and json escapes.
+        return _json_lines(items)
+    if body.count(_ITEM_BOUNDARY) != len(items) - 1:
+        return _json_lines(items)
+    lines = body.replace(_ITEM_BOUNDARY, _ITEM_BOUNDARY_ON_NEW_LINE)
+    return "".join(("[\n", str(memoryview(lines)[1:-1], "utf-8"), "\n]\n"))
+
+
+_ITEM_BOUNDARY = b'},{"image":'
+_ITEM_BOUNDARY_ON_NEW_LINE = b'},\n{"image":'
+
+
+def _json_lines(items: list[dict[str, object]]) -> str:
+    """``to_json``'s output written item by item with json (slower, never refuses)."""
+    import json
+
+    encode = json.JSONEncoder(check_circular=False, separators=(",", ":")).encode
+    return "[\n" + ",\n".join(map(encode, items)) + "\n]\n"
 
 
 def to_yaml(inventory: Inventory, unique: bool = False) -> str:

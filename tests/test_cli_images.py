@@ -151,3 +151,51 @@ def test_binary_garbage_is_refused_cleanly(tmp_path: Path) -> None:
     code, _, err = run("images", str(garbage))
     assert code == 2
     assert "not UTF-8 text" in err
+
+
+K8SSANDRA_CLUSTERS = "fixtures/k8ssandra-cluster"
+
+
+@pytest.mark.parametrize("unique", [False, True])
+def test_json_is_one_object_per_line_and_the_same_data_as_yaml(unique: bool) -> None:
+    # Items with nested objects (resource, effective_for lists of objects): the
+    # line breaks go between the top-level items only.
+    from kpatch.inventory import find_images
+    from kpatch.report import as_data, to_json
+
+    inventory = find_images([K8SSANDRA_CLUSTERS])
+    assert any(use.effective_for for use in inventory.uses)
+    text = to_json(inventory, unique)
+    lines = text.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]"
+    items = [json.loads(line.rstrip(",")) for line in lines[1:-1]]
+    assert items == as_data(inventory, unique) == json.loads(text)
+
+
+def test_json_keeps_strings_orjson_refuses() -> None:
+    # A lone surrogate (json.loads reads "\ud800" in a JSON input): json's
+    # escape instead of an encoder error.
+    from kpatch.inventory import find_images
+    from kpatch.report import to_json
+
+    inventory = find_images(["fixtures/workloads/workloads.yaml"])
+    inventory.uses[1].note = "odd \ud800 text"
+    items = json.loads(to_json(inventory))
+    assert items[1]["note"] == "odd \ud800 text"
+    assert len(items) == len(inventory.uses)
+
+
+def test_json_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: caf\u00e9-\u20ac}\n"
+                        "spec:\n  containers: [{name: a, image: 'nginx:1.27'}]\n",
+                        encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "LC_ALL": "C"}
+    done = subprocess.run([sys.executable, "-m", "kpatch", "images", str(manifest),
+                           "--format", "json"], capture_output=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.decode("utf-8"))[0]["resource"]["name"] == "caf\u00e9-\u20ac"

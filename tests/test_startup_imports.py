@@ -32,7 +32,7 @@ NOT_FOR_ONE_FILE = (
     "kpatch.operators.cass_operator.rules", "kpatch.operators.k8ssandra_operator.rules",
     "kpatch.operators.redis_enterprise.rules",
     "json", "subprocess", "tempfile", "shutil", "hashlib", "pickle", "textwrap", "dataclasses",
-    "ruamel", "jsonschema", "jsonpatch", "deepdiff",
+    "ruamel", "jsonschema", "jsonpatch", "deepdiff", "orjson",
 )
 
 
