@@ -27,8 +27,8 @@ from run import (  # noqa: E402
     bare_parse,
     interleaved,
     kpatch_images_json,
-    ratio_result,
     relocate_plan,
+    timing_result,
 )
 
 OPERATORS = """\
@@ -174,17 +174,16 @@ def generate(documents: int) -> str:
 def measure(text: str, stream: Path, base: Path, workdir: Path, repeats: int,
             results: list[dict[str, object]], size: int) -> tuple[float, float]:
     """Time images and relocate on one corpus; append both ratios to ``results``."""
-    parse, images = interleaved(repeats, lambda: bare_parse(text),
-                                lambda: kpatch_images_json(stream))
-    results.append(ratio_result(
+    images = interleaved(repeats, lambda: bare_parse(text), lambda: kpatch_images_json(stream))
+    results.append(timing_result(
         f"kpatch images --format json, operator corpus, {size} documents",
-        "yaml.load_all(CSafeLoader) of the same stream", parse, images, "<= 1.5"))
-    parse, relocate = interleaved(repeats, lambda: bare_parse(text),
-                                  lambda: relocate_plan(base, workdir / "operators-overlay"))
-    results.append(ratio_result(
+        "yaml.load_all(CSafeLoader) of the same stream", images, "<= 1.5"))
+    relocate = interleaved(repeats, lambda: bare_parse(text),
+                           lambda: relocate_plan(base, workdir / "operators-overlay"))
+    results.append(timing_result(
         f"kpatch relocate (plan, check, overlay files), operator corpus, {size} documents",
-        "yaml.load_all(CSafeLoader) of the same base", parse, relocate, "<= 4"))
-    return images, relocate
+        "yaml.load_all(CSafeLoader) of the same base", relocate, "<= 4"))
+    return images.measured, relocate.measured
 
 
 def main() -> None:
