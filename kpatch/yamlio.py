@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import operator
 import os
 import re
 from collections.abc import Iterator
@@ -311,11 +312,13 @@ class _FastResolver(_Loader):  # type: ignore[valid-type,misc]
             return _STR_TAG
         return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
+    # The composer calls these around every node, for path resolvers, which
+    # this loader does not have (see _fast_resolution_applies). Built-ins that
+    # take the same arguments and whose results are dropped, not Python
+    # functions: a Python call per node and per hook was a tenth of a load
+    # (callgrind: 20M of 423M instructions for a 1,000-document stream).
+    descend_resolver = staticmethod(operator.is_)  # (parent, index) -> ignored bool
+    ascend_resolver = staticmethod(tuple)  # () -> the empty tuple, ignored
 
 
 def _fast_resolution_applies() -> bool:
