@@ -160,12 +160,10 @@ def resource_id(doc: Document) -> ResourceId:
     metadata = data.get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
     name, namespace = metadata.get("name"), metadata.get("namespace")
-    return ResourceId(
-        api_version=api_version,
-        kind=kind,
-        namespace=namespace if isinstance(namespace, str) else None,
-        name=name if isinstance(name, str) else None,
-    )
+    # Positional: a NamedTuple built from keywords costs several times more,
+    # once per document.
+    return ResourceId(api_version, kind, namespace if isinstance(namespace, str) else None,
+                      name if isinstance(name, str) else None)
 
 
 def _type_name(value: Any) -> str:

@@ -11,8 +11,24 @@ from kpatch.reference import ImageReference
 
 def pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
     """RFC 6901 JSON pointer from path tokens."""
-    # Called for every reference found: joined in C, escaped only when a token
-    # holds "~" or "/" (the join then has a "~", or more "/" than separators).
+    # Called for every reference found, and the same paths come back in every
+    # resource of a kind: remembered by their tokens (a tuple hashes in C).
+    if not isinstance(tokens, tuple):
+        return _pointer(tokens)
+    known = _POINTERS.get(tokens)
+    if known is None:
+        if len(_POINTERS) >= 50_000:
+            _POINTERS.clear()
+        known = _POINTERS[tokens] = _pointer(tokens)
+    return known
+
+
+_POINTERS: dict[tuple[str | int, ...], str] = {}
+
+
+def _pointer(tokens: tuple[str | int, ...] | list[str | int]) -> str:
+    # Joined in C, escaped only when a token holds "~" or "/" (the join then
+    # has a "~", or more "/" than separators).
     if not tokens:
         return ""
     joined = "/".join(map(str, tokens))
