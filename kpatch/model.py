@@ -196,7 +196,18 @@ class ImageUse(Record):
         self.tokens = tokens
         self.entry = entry
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, resources: dict[ResourceId, dict[str, Any]] | None = None
+                ) -> dict[str, Any]:
+        """The documented JSON object (docs/images-output.md). ``resources``: the
+        resource objects already made, by resource, to share between the uses
+        of one resource where the writer does not mind (JSON; YAML would write
+        anchors and aliases)."""
+        if resources is None:
+            resource = self.resource.to_json()
+        elif self.resource in resources:
+            resource = resources[self.resource]
+        else:
+            resource = resources[self.resource] = self.resource.to_json()
         ref = self.reference
         # One look-up of the normal forms per use, not one per property.
         domain, repository, _, normalized = ref.normal_forms() if ref else (None,) * 4
@@ -207,7 +218,7 @@ class ImageUse(Record):
             "repository": repository,
             "tag": ref.tag if ref else None,
             "digest": ref.digest if ref else None,
-            "resource": self.resource.to_json(),
+            "resource": resource,
             "path": self.path,
             "file": self.file,
             "line": self.line,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kpatch.tables import Column, format_table, wrap
 
 if TYPE_CHECKING:
     from kpatch.inventory import Inventory
-    from kpatch.model import ImageUse
+    from kpatch.model import ImageUse, ResourceId
     from kpatch.relocate import RelocationPlan
 
 FORMATS = ("table", "json", "yaml", "csv")
@@ -85,12 +85,17 @@ def table(inventory: Inventory, unique: bool = False, width: int | None = None) 
     return out
 
 
-def as_data(inventory: Inventory, unique: bool = False) -> list[dict[str, object]]:
+def as_data(inventory: Inventory, unique: bool = False,
+            shared: bool = False) -> list[dict[str, object]]:
+    """The items of the JSON, YAML and CSV reports. ``shared``: the uses of one
+    resource share its ``resource`` object (for a writer that copies nothing
+    back and writes no aliases: JSON)."""
+    resources: dict[ResourceId, dict[str, Any]] | None = {} if shared else None
     if not unique:
-        return [use.to_json() for use in inventory.uses]
+        return [use.to_json(resources) for use in inventory.uses]
     out = []
     for _, uses in inventory.unique():
-        first = uses[0].to_json()
+        first = uses[0].to_json(resources)
         first["uses"] = len(uses)
         out.append(first)
     return out
@@ -98,7 +103,7 @@ def as_data(inventory: Inventory, unique: bool = False) -> list[dict[str, object
 
 def to_json(inventory: Inventory, unique: bool = False) -> str:
     """A JSON list, one object per line: greppable and diff-friendly."""
-    items = as_data(inventory, unique)
+    items = as_data(inventory, unique, shared=True)
     if not items:
         return "[]\n"
     import orjson  # here: a table (a pre-commit hook's output) needs no JSON encoder
