@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import interleaved, timing_result  # noqa: E402
+from run import describe, interleaved, timing_result  # noqa: E402
 
 from kpatch.helm.chart import load_chart  # noqa: E402
 from kpatch.helm.overrides import OverridesOptions, write_values  # noqa: E402
@@ -61,9 +61,7 @@ def main() -> None:
         lambda: values_job(chart_values, existing, seed))
     result = timing_result("kpatch values --values (K8ssandra 1.5.2 chart, edit in place)",
                            "ruamel round-trip load+dump of the same values files", timing, "<= 3")
-    print(f"{result['benchmark']}: {result['seconds']}s, reference "
-          f"{result['reference_seconds']}s ({result['reference']}) -> ratio "
-          f"{result['ratio']} (target {result['target']})")
+    print(describe(result))
     (workdir / "helm.json").write_text(json.dumps([result], indent=2) + "\n", encoding="utf-8")
 
 

@@ -50,6 +50,7 @@ class Timing(NamedTuple):
     reference: float  # best of the rounds, CPU seconds
     measured: float
     ratio: float  # median over the rounds of measured / reference in the same round
+    rounds: tuple[float, ...]  # each round's measured / reference
 
 
 def interleaved(repeats: int, reference: Callable[[], object],
@@ -64,8 +65,8 @@ def interleaved(repeats: int, reference: Callable[[], object],
     for _ in range(repeats):
         ref_times.append(timed(reference))
         times.append(timed(measured))
-    ratio = statistics.median(m / r for r, m in zip(ref_times, times, strict=True))
-    return Timing(min(ref_times), min(times), ratio)
+    rounds = tuple(m / r for r, m in zip(ref_times, times, strict=True))
+    return Timing(min(ref_times), min(times), statistics.median(rounds), rounds)
 
 
 def bare_parse(text: str) -> None:
@@ -149,8 +150,24 @@ def ratio_result(benchmark: str, reference_name: str, reference: float, measured
 
 def timing_result(benchmark: str, reference_name: str, timing: Timing, target: str,
                   digits: int = 2) -> dict[str, object]:
-    return ratio_result(benchmark, reference_name, timing.reference, timing.measured, target,
-                        digits, timing.ratio)
+    """``ratio`` is the median of the rounds' ratios, listed in ``rounds``; the
+    seconds are each side's best, which may come from different rounds."""
+    result = ratio_result(benchmark, reference_name, timing.reference, timing.measured, target,
+                          digits, timing.ratio)
+    result["rounds"] = [round(r, digits) for r in timing.rounds]
+    return result
+
+
+def describe(result: dict[str, object]) -> str:
+    """One line of a result for the terminal."""
+    line = (f"{result['benchmark']}: ratio {result['ratio']} (target {result['target']})")
+    if "rounds" in result:
+        line += (f"; median of the rounds {result['rounds']}; best {result['seconds']}s, "
+                 f"reference best {result['reference_seconds']}s ({result['reference']})")
+    elif "seconds" in result:
+        line += (f"; {result['seconds']}s, reference {result['reference_seconds']}s "
+                 f"({result['reference']})")
+    return line
 
 
 def bench_images(workdir: Path, count: int, repeats: int) -> dict[str, object]:
@@ -268,9 +285,7 @@ def main() -> None:
     for count in (500, args.resources):
         results += bench_diff(workdir, count, args.repeats)
     for result in results:
-        print(f"{result['benchmark']}: {result['seconds']}s, reference "
-              f"{result['reference_seconds']}s ({result['reference']}) -> ratio "
-              f"{result['ratio']} (target {result['target']})")
+        print(describe(result))
         if "peak_rss_mib" in result:
             print(f"    peak memory (MiB): {result['peak_rss_mib']}; kpatch diff as its own "
                   f"process: {result['kpatch_diff_process_seconds']}s")
