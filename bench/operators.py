@@ -207,9 +207,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5,
                         help="rounds at 5,000 documents; in proportion at other sizes "
                              "(at least 3, at most 25)")
+    parser.add_argument("--workdir", type=Path, default=HERE / "out",
+                        help="where the corpora and operators.json go")
     args = parser.parse_args()
-    workdir = HERE / "out"
-    workdir.mkdir(exist_ok=True)
+    workdir = args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
     warm_up(workdir)
     results: list[dict[str, object]] = []
     per_document: dict[str, list[float]] = {"images": [], "relocate": []}
