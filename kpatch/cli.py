@@ -175,6 +175,7 @@ def _write_data(text: str) -> None:
         binary.write(text.encode("utf-8"))
         binary.flush()
 
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--format", "fmt", type=click.Choice(IMAGE_FORMATS), default="table",
