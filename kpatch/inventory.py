@@ -179,12 +179,10 @@ def load_inputs(
     if stamp is None:
         return _load_inputs(paths, limits, renderer_name, stdin_text)
     known = _SHARED.get(key)
-    if known is not None and known[0] == stamp:
-        loaded = known[1]
-        return LoadedInputs(list(loaded.documents), loaded.renderer, loaded.renderer_note,
-                            dict(loaded.rendered_files))
-    loaded = _load_inputs(paths, limits, renderer_name, stdin_text)
-    _SHARED[key] = (stamp, loaded)
+    if known is None or known[0] != stamp:
+        known = _SHARED[key] = (stamp, _load_inputs(paths, limits, renderer_name, stdin_text))
+    loaded = known[1]
+    # The caller's own lists: it may add to them; the documents are shared.
     return LoadedInputs(list(loaded.documents), loaded.renderer, loaded.renderer_note,
                         dict(loaded.rendered_files))
 
