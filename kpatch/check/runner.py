@@ -176,7 +176,6 @@ def check_overlays(overlays: list[OverlayConfig], jobs: int | None = None,
     todo = [i for i, r in enumerate(reports) if r is None]
     work = [(overlays[i], only) for i in todo]
     groups = _groups(work)
-    finished: list[OverlayReport | None] = [None] * len(work)
     if jobs == 1 or len(groups) <= 1:
         results = [_check_group([work[i] for i in group]) for group in groups]
     else:
@@ -191,10 +190,7 @@ def check_overlays(overlays: list[OverlayConfig], jobs: int | None = None,
             results = list(pool.map(_check_group, [[work[i] for i in g] for g in groups]))
     for group, reports_of_group in zip(groups, results, strict=True):
         for index, report in zip(group, reports_of_group, strict=True):
-            finished[index] = report
-    done = [r for r in finished if r is not None]
-    for index, report in zip(todo, done, strict=True):
-        reports[index] = report
+            reports[todo[index]] = report
     if use_cache:
         from kpatch.check.cache import record_clean
 
