@@ -224,11 +224,15 @@ def overlay_yaml_files(output: Path) -> dict[str, str]:
     return found
 
 
+def generated_files(files: dict[str, str]) -> dict[str, str]:
+    """Those of ``files`` (from :func:`overlay_yaml_files`) kpatch generated: the
+    kustomization, its patch files, and a copied single-file base."""
+    return {name: text for name, text in files.items() if _HEADER_RE.match(text)}
+
+
 def _previous_files(output: Path) -> dict[str, str]:
-    """Generated files from an earlier run: the kustomization, its patch files, and a
-    copied single-file base."""
-    return {name: text for name, text in overlay_yaml_files(output).items()
-            if _HEADER_RE.match(text)}
+    """Generated files from an earlier run."""
+    return generated_files(overlay_yaml_files(output))
 
 
 def plan_writes(overlay: Overlay, output: Path, force: bool) -> tuple[list[str], list[str]]:

@@ -32,7 +32,12 @@ def _first_change(old: list[str], new: list[str]) -> int:
 
 
 def check(ctx: OverlayContext) -> list[Finding]:
-    from kpatch.overlay import _HEADER_RE, KUSTOMIZATION, generated_state, overlay_yaml_files
+    from kpatch.overlay import (
+        KUSTOMIZATION,
+        generated_files,
+        generated_state,
+        overlay_yaml_files,
+    )
 
     if ctx.generated is None:
         return []
@@ -70,9 +75,8 @@ def check(ctx: OverlayContext) -> list[Finding]:
                    f"{ctx.overlay.name}` (diff below)")
         findings.append(ctx.finding(RULE, why, file=shown, line=_first_change(old, new),
                                     detail=diff))
-    for name, text in on_disk.items():
-        # What kpatch.overlay._previous_files lists: files kpatch generated earlier.
-        if name in wanted or name == KUSTOMIZATION or not _HEADER_RE.match(text):
+    for name, text in generated_files(on_disk).items():
+        if name in wanted or name == KUSTOMIZATION:
             continue
         state = generated_state(text)
         suffix = " (edited by hand since)" if state == "edited" else ""
