@@ -21,7 +21,6 @@ import os
 import re
 from collections.abc import Iterator
 from itertools import accumulate, islice
-from operator import sub
 from typing import Any, ClassVar
 
 import yaml
@@ -185,10 +184,10 @@ class Document(Record):
         text = self.source.text
         if text.startswith("{", offset) or _key_here(key).match(text, offset):
             return line0
-        start = text.find("\n", offset)  # the newline ending line0
-        if start < 0:
+        below = _below_start(text, offset)
+        if below is None:
             return line0
-        column = offset - text.rfind("\n", 0, offset) - 1
+        start, column = below
         found = _key_line(column, key).search(text, start, start + _SCAN_CHARACTERS)
         if found is None:
             return line0
@@ -203,16 +202,25 @@ class Document(Record):
         text = self.source.text
         if index == 0 or text.startswith("[", offset):
             return line0  # the first item, or a flow sequence: on the start line
-        start = text.find("\n", offset)
-        if start < 0:
+        below = _below_start(text, offset)
+        if below is None:
             return line0
-        column = offset - text.rfind("\n", 0, offset) - 1
-        stop = min(len(text), start + _SCAN_CHARACTERS)
-        items = _item_line(column).finditer(text, start, stop)
+        start, column = below
+        items = _item_line(column).finditer(text, start, start + _SCAN_CHARACTERS)
         found = next(islice(items, index - 1, None), None)
         if found is None:
             return line0
         return line0 + 1 + text.count("\n", start + 1, found.start() + 1)
+
+
+def _below_start(text: str, offset: int) -> tuple[int, int] | None:
+    """(the newline ending the line of ``offset``, the column of ``offset``): where
+    the lines below a mapping or sequence starting there are searched from, and
+    the column its keys or items stand at. None on the text's last line."""
+    start = text.find("\n", offset)
+    if start < 0:
+        return None
+    return start, offset - text.rfind("\n", 0, offset) - 1
 
 
 # A document marker at the start of a line: a document's own mapping ends there.
@@ -581,7 +589,7 @@ def _deepest_bracket_run(text: str) -> int:
     brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_A_BRACKET)
     running = list(accumulate(map(_BRACKET_STEP.__getitem__, brackets)))
     floors = accumulate(running, min, initial=0)  # floors[i]: min(0, running[:i])
-    return max(max(map(sub, running, floors), default=0), 0)
+    return max(max(map(operator.sub, running, floors), default=0), 0)
 
 
 def _check_depth(text: str, limits: LoadLimits, file: str | None, line_offset: int) -> None:
